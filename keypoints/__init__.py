@@ -1,0 +1,1 @@
+"""Keypoint proposal: masks -> features -> clusters -> 3D keypoints and the annotated image."""

@@ -1,0 +1,1 @@
+"""Solvers: constraint tracing, kinematics, sub-goal and path problems, backends."""

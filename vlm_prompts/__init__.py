@@ -1,0 +1,1 @@
+"""Prompt templates and worked examples for the VLM, shipped as package data."""
