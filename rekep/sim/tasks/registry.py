@@ -1,0 +1,29 @@
+"""Registry of simulation tasks: name -> :class:`~rekep.sim.tasks.base.Task` subclass."""
+
+from __future__ import annotations
+
+from rekep.errors import ConfigurationError
+from rekep.sim.tasks.base import Task
+from rekep.sim.tasks.block_in_tray import BlockInTray
+
+TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (BlockInTray,)}
+"""Every task of the suite, by name."""
+
+
+def get_task_class(name: str) -> type[Task]:
+    """The task class registered as ``name``.
+
+    Raises:
+        ConfigurationError: unknown name; the message lists the valid ones.
+    """
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown task {name!r}; valid tasks: {', '.join(sorted(TASKS))}"
+        ) from None
+
+
+def list_tasks() -> list[tuple[str, str]]:
+    """(name, one-line description) of every task, sorted by name."""
+    return [(name, TASKS[name].description) for name in sorted(TASKS)]
