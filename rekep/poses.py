@@ -54,12 +54,12 @@ def pos_quat_from_pose(T: ArrayLike) -> tuple[FloatArray, FloatArray]:
 
 def pose_from_pos_rotvec(position: ArrayLike, rotvec: ArrayLike) -> FloatArray:
     """(3,) position and (3,) rotation vector (radians) -> (4, 4) pose."""
-    return make_pose(Rotation.from_rotvec(np.asarray(rotvec, dtype=np.float64)).as_matrix(), position)
+    return make_pose(Rotation.from_rotvec(np.array(rotvec, dtype=np.float64)).as_matrix(), position)
 
 
 def rotvec_from_matrix(R: ArrayLike) -> FloatArray:
     """(3, 3) rotation -> (3,) rotation vector in radians."""
-    return np.asarray(Rotation.from_matrix(np.asarray(R, dtype=np.float64)).as_rotvec())
+    return np.asarray(Rotation.from_matrix(np.array(R, dtype=np.float64)).as_rotvec())
 
 
 def quat_to_matrix(quat_xyzw: ArrayLike) -> FloatArray:
@@ -73,7 +73,7 @@ def quat_to_matrix(quat_xyzw: ArrayLike) -> FloatArray:
 
 def matrix_to_quat(R: ArrayLike) -> FloatArray:
     """(3, 3) rotation -> (4,) unit quaternion (x, y, z, w) with w >= 0."""
-    q = np.asarray(Rotation.from_matrix(np.asarray(R, dtype=np.float64)).as_quat())
+    q = np.asarray(Rotation.from_matrix(np.array(R, dtype=np.float64)).as_quat())
     return -q if q[3] < 0 else q
 
 
