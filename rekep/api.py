@@ -125,7 +125,9 @@ def solve(
     if len(keypoints) == 0:
         raise KeypointError("no keypoint was proposed; check the masks and the depth image")
     loaded = _program_from(program, instruction, keypoints)
-    T_start = default_tcp_pose(keypoints) if T_world_tcp is None else as_pose(T_world_tcp, "T_world_tcp")
+    T_start = (
+        default_tcp_pose(keypoints) if T_world_tcp is None else as_pose(T_world_tcp, "T_world_tcp")
+    )
     logger.info("planning %d stages over %d keypoints", loaded.num_stages, len(keypoints))
     stages = plan_program(loaded, keypoints, T_start, planner)
     return Plan(instruction=instruction, keypoints=keypoints, program=loaded, stages=stages)

@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rekep", description="Constraint-based manipulation in the ReKep style."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what the library does (INFO)")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what the library does (INFO)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="errors only")
     sub = parser.add_subparsers(dest="command", required=True)
 

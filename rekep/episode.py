@@ -27,7 +27,9 @@ from solvers.forward_model import move_held_keypoints
 logger = logging.getLogger(__name__)
 
 # The Panda's comfortable TCP workspace in its base frame (= world), metres.
-PANDA_WORKSPACE = PlannerConfig(workspace_lower=(0.15, -0.55, 0.005), workspace_upper=(0.85, 0.55, 0.7))
+PANDA_WORKSPACE = PlannerConfig(
+    workspace_lower=(0.15, -0.55, 0.005), workspace_upper=(0.85, 0.55, 0.7)
+)
 
 
 @dataclass(frozen=True)
@@ -82,10 +84,15 @@ class EpisodeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task": self.task, "seed": self.seed, "success": self.success,
-            "failure": self.failure, "keypoint_mode": self.keypoint_mode,
-            "grasp_mode": self.grasp_mode, "num_keypoints": self.num_keypoints,
-            "wall_time_s": self.wall_time_s, "outcome": self.outcome,
+            "task": self.task,
+            "seed": self.seed,
+            "success": self.success,
+            "failure": self.failure,
+            "keypoint_mode": self.keypoint_mode,
+            "grasp_mode": self.grasp_mode,
+            "num_keypoints": self.num_keypoints,
+            "wall_time_s": self.wall_time_s,
+            "outcome": self.outcome,
             "stages": [vars(s) for s in self.stages],
         }
 
@@ -94,20 +101,24 @@ class _StageFailure(RekepError):
     """Ends an episode with a named failure."""
 
 
-def _object_points(keypoints: Keypoints, index: int, cloud: NDArray[np.float64],
-                   labels: NDArray[np.int64]) -> NDArray[np.float64]:
+def _object_points(
+    keypoints: Keypoints, index: int, cloud: NDArray[np.float64], labels: NDArray[np.int64]
+) -> NDArray[np.float64]:
     """Observed points of the object that owns keypoint ``index``."""
     pts = cloud[labels == keypoints.object_ids[index]]
     return pts[np.all(np.isfinite(pts), axis=1)]
 
 
-def _measured_cost(stage: Stage, held: tuple[int, ...], ee: NDArray[np.float64],
-                   positions: NDArray[np.float64]) -> float:
+def _measured_cost(
+    stage: Stage, held: tuple[int, ...], ee: NDArray[np.float64], positions: NDArray[np.float64]
+) -> float:
     values = [f(ee, positions) for _, f in bind_constraints(stage.subgoal_constraints, held)]
     return float(max(values)) if values else 0.0
 
 
-def run_episode(config: EpisodeConfig, on_event: Callable[[str], None] | None = None) -> EpisodeResult:
+def run_episode(
+    config: EpisodeConfig, on_event: Callable[[str], None] | None = None
+) -> EpisodeResult:
     """Run one episode headless and judge it with the task's physical success check."""
     from rekep.sim import GRASP_MODE, HOME_Q, Panda, SimWorld, get_task_class
     from rekep.sim.keypoint_modes import task_keypoints
@@ -129,17 +140,32 @@ def run_episode(config: EpisodeConfig, on_event: Callable[[str], None] | None = 
         try:
             try:
                 keypoints, mapping = task_keypoints(
-                    task, rgbd, segmentation, config.keypoint_mode, config.proposer,
+                    task,
+                    rgbd,
+                    segmentation,
+                    config.keypoint_mode,
+                    config.proposer,
                     config.anchor_tolerance_m,
                 )
             except KeypointError as exc:
                 raise _StageFailure(str(exc)) from exc
             emit(f"keypoints: {len(keypoints)} ({config.keypoint_mode}), anchors {mapping}")
             if config.out_dir is not None and keypoints.annotated_image is not None:
-                image_path = save_png(Path(config.out_dir) / "keypoints.png", keypoints.annotated_image)
+                image_path = save_png(
+                    Path(config.out_dir) / "keypoints.png", keypoints.annotated_image
+                )
             program = load_program(task.resolved_program(mapping), num_keypoints=len(keypoints))
-            _execute(program, keypoints, rgbd.points_world(), segmentation, panda, config,
-                     emit, reports, stage_plans)
+            _execute(
+                program,
+                keypoints,
+                rgbd.points_world(),
+                segmentation,
+                panda,
+                config,
+                emit,
+                reports,
+                stage_plans,
+            )
         except _StageFailure as exc:
             failure = str(exc)
         outcome = task.success()
@@ -149,19 +175,32 @@ def run_episode(config: EpisodeConfig, on_event: Callable[[str], None] | None = 
             plan = Plan(task.instruction, keypoints, program, tuple(stage_plans))
             plan_file = plan.save(Path(config.out_dir) / "plan.json")
     return EpisodeResult(
-        task=config.task, seed=config.seed, success=outcome.success and failure is None,
-        failure=failure, stages=tuple(reports), outcome=outcome.details,
-        keypoint_mode=config.keypoint_mode, grasp_mode=GRASP_MODE,
+        task=config.task,
+        seed=config.seed,
+        success=outcome.success and failure is None,
+        failure=failure,
+        stages=tuple(reports),
+        outcome=outcome.details,
+        keypoint_mode=config.keypoint_mode,
+        grasp_mode=GRASP_MODE,
         num_keypoints=0 if keypoints is None else len(keypoints),
-        wall_time_s=time.perf_counter() - started, annotated_image_path=image_path,
+        wall_time_s=time.perf_counter() - started,
+        annotated_image_path=image_path,
         plan_path=plan_file,
     )
 
 
-def _execute(program: ConstraintProgram, keypoints: Keypoints, cloud: NDArray[np.float64],
-             labels: NDArray[np.int64], panda: Any, config: EpisodeConfig,
-             emit: Callable[[str], None], reports: list[StageReport],
-             stage_plans: list[StagePlan]) -> None:
+def _execute(
+    program: ConstraintProgram,
+    keypoints: Keypoints,
+    cloud: NDArray[np.float64],
+    labels: NDArray[np.int64],
+    panda: Any,
+    config: EpisodeConfig,
+    emit: Callable[[str], None],
+    reports: list[StageReport],
+    stage_plans: list[StagePlan],
+) -> None:
     """Plan and execute every stage; raises _StageFailure with a named reason."""
     positions = keypoints.positions.copy()
     grasped: set[int] = set()
@@ -183,8 +222,9 @@ def _execute(program: ConstraintProgram, keypoints: Keypoints, cloud: NDArray[np
         measured: float | None = None
         if stage.is_grasp_stage:
             index = int(plan.grasp_keypoint)  # type: ignore[arg-type]
-            result = grasp(panda, sub.pose, _object_points(keypoints, index, cloud, labels),
-                           config.grasp)
+            result = grasp(
+                panda, sub.pose, _object_points(keypoints, index, cloud, labels), config.grasp
+            )
             if not result.held:
                 raise _StageFailure(f"grasp missed: {head}: {result.reason}")
             grasped.add(index)

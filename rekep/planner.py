@@ -47,7 +47,9 @@ class PlannerConfig:
 
     def __post_init__(self) -> None:
         if self.approach not in ("top_down", "side", "free"):
-            raise SolverError(f"approach must be 'top_down', 'side' or 'free', got {self.approach!r}")
+            raise SolverError(
+                f"approach must be 'top_down', 'side' or 'free', got {self.approach!r}"
+            )
         if not self.tolerance > 0:
             raise SolverError(f"tolerance must be positive, got {self.tolerance}")
         if np.any(np.asarray(self.workspace_lower) >= np.asarray(self.workspace_upper)):
@@ -68,7 +70,9 @@ def bind_constraints(
     """Turn program functions into ``(name, f(ee, kps))`` with the grasp state fixed."""
     frozen_held = tuple(held)
 
-    def bound(fn: ConstraintFunction) -> Callable[[NDArray[np.float64], NDArray[np.float64]], float]:
+    def bound(
+        fn: ConstraintFunction,
+    ) -> Callable[[NDArray[np.float64], NDArray[np.float64]], float]:
         return lambda ee, kps: fn(ee, kps, frozen_held)
 
     return [(fn.name, bound(fn)) for fn in functions]

@@ -25,15 +25,15 @@ from rekep.sim.tasks.base import Task
 KEYPOINT_MODES = ("proposed", "annotated")
 
 
-def task_masks(task: Task, segmentation: NDArray[np.int64], rgbd: RGBD) -> dict[int, NDArray[np.bool_]]:
+def task_masks(
+    task: Task, segmentation: NDArray[np.int64], rgbd: RGBD
+) -> dict[int, NDArray[np.bool_]]:
     """Masks of the task's objects from the simulator's segmentation, keyed by body id."""
     ids = sorted(task.object_bodies().values())
     return filter_masks(masks_from_segmentation(segmentation, ids), rgbd.valid_depth())
 
 
-def resolve_anchors(
-    task: Task, keypoints: Keypoints, tolerance_m: float = 0.03
-) -> dict[str, int]:
+def resolve_anchors(task: Task, keypoints: Keypoints, tolerance_m: float = 0.03) -> dict[str, int]:
     """Anchor name -> index of the nearest proposed keypoint on the anchor's object.
 
     Raises:

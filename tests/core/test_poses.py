@@ -26,7 +26,8 @@ RNG = np.random.default_rng(7)
 
 
 def random_pose() -> np.ndarray:
-    return make_pose(Rotation.random(random_state=RNG.integers(1 << 30)).as_matrix(), RNG.normal(size=3))
+    rotation = Rotation.random(random_state=RNG.integers(1 << 30)).as_matrix()
+    return make_pose(rotation, RNG.normal(size=3))
 
 
 @pytest.mark.parametrize("trial", range(20))
