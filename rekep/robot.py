@@ -102,12 +102,12 @@ def with_closing_axis(T_world_tcp: ArrayLike, closing_axis: ArrayLike) -> NDArra
 @dataclass(frozen=True)
 class GraspResult:
     """Outcome of :func:`grasp`: ``T_at_close`` is the TCP pose when the fingers closed (the
-    held object moves rigidly with the hand from there on)."""
+    held object moves rigidly with the hand from there on), or where the hand stopped."""
 
     held: bool
     width_m: float
     reason: str
-    T_at_close: NDArray[np.float64] | None = None
+    T_at_close: NDArray[np.float64]
 
 
 def grasp(
@@ -134,7 +134,9 @@ def grasp(
     pre[:3, 3] = target[:3, 3] - cfg.approach_m * approach
     robot.open_gripper()
     if not robot.move_to_pose(pre):
-        return GraspResult(False, robot.gripper_width(), "pre-grasp pose unreachable")
+        return GraspResult(
+            False, robot.gripper_width(), "pre-grasp pose unreachable", robot.hand_pose()
+        )
     if not robot.move_to_pose(target, speed_m_s=cfg.descend_speed_m_s):
         logger.info("grasp: descent did not fully arrive; closing anyway")
     width = robot.close_gripper()
