@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rekep.errors import PoseError, SolverError
+from solvers.baseline.subgoal_solver import solve_subgoal_baseline
 from solvers.solution import Solution
 from solvers.subgoal_problem import (
     APPROACHES,
@@ -59,7 +60,10 @@ class SubgoalBackend(Protocol):
     ) -> Solution: ...
 
 
-SUBGOAL_BACKENDS: dict[str, SubgoalBackend] = {"scipy": solve_subgoal_scipy}
+SUBGOAL_BACKENDS: dict[str, SubgoalBackend] = {
+    "scipy": solve_subgoal_scipy,
+    "rekep_baseline": solve_subgoal_baseline,  # the original recipe, for side-by-side ratios
+}
 
 
 def register_subgoal_backend(name: str, backend: SubgoalBackend, *, replace: bool = False) -> None:
