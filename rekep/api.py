@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -18,6 +18,9 @@ from rekep.plan import Plan
 from rekep.planner import PlannerConfig, plan_program
 from rekep.poses import as_pose, make_pose
 from rekep.program import ConstraintProgram, load_program
+
+if TYPE_CHECKING:
+    from rekep.vlm.config import VLMConfig
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +54,10 @@ def _masks_from(masks: Any, rgbd: RGBD) -> dict[int, NDArray[np.bool_]]:
 
 
 def _program_from(
-    program: str | ConstraintProgram | None, instruction: str, keypoints: Keypoints
+    program: str | ConstraintProgram | None,
+    instruction: str,
+    keypoints: Keypoints,
+    vlm: VLMConfig | None = None,
 ) -> ConstraintProgram:
     if isinstance(program, ConstraintProgram):
         used = program.referenced_keypoints()
@@ -69,7 +75,7 @@ def _program_from(
         )
     from rekep.vlm.config import VLMConfig
 
-    config = VLMConfig.from_env()
+    config = vlm or VLMConfig.from_env()
     if not config.is_configured:
         raise ConfigurationError(VLM_HELP)
     from rekep.vlm.generate import generate_program
@@ -93,6 +99,7 @@ def solve(
     T_world_tcp: ArrayLike | None = None,
     proposer: str = "simple",
     planner: PlannerConfig | None = None,
+    vlm: VLMConfig | None = None,
 ) -> Plan:
     """Plan a manipulation task from an instruction and one RGB-D frame.
 
@@ -108,6 +115,8 @@ def solve(
             keypoints' centroid.
         proposer: name of the keypoint proposer.
         planner: planner settings (workspace, tolerance, approach preference, backend).
+        vlm: VLM settings; default ``VLMConfig.from_env()`` (OPENAI_API_KEY, OPENAI_BASE_URL,
+            REKEP_VLM_MODEL, REKEP_VLM_BACKEND=replay for offline replay, ...).
 
     Returns:
         A :class:`Plan` with keypoints, program, per-stage sub-goals and a dense trajectory.
@@ -124,7 +133,7 @@ def solve(
         keypoints = get_proposer(proposer).propose(rgbd, _masks_from(masks, rgbd))
     if len(keypoints) == 0:
         raise KeypointError("no keypoint was proposed; check the masks and the depth image")
-    loaded = _program_from(program, instruction, keypoints)
+    loaded = _program_from(program, instruction, keypoints, vlm)
     T_start = (
         default_tcp_pose(keypoints) if T_world_tcp is None else as_pose(T_world_tcp, "T_world_tcp")
     )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rekep.errors import RekepError
+from rekep.solve_cli import add_solve_parser
 
 
 def _cmd_tasks(args: argparse.Namespace) -> int:
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tasks = sub.add_parser("tasks", help="list the simulated tasks")
     tasks.set_defaults(func=_cmd_tasks)
+    add_solve_parser(sub)
     return parser
 
 
