@@ -5,8 +5,13 @@ from __future__ import annotations
 from rekep.errors import ConfigurationError
 from rekep.sim.tasks.base import Task
 from rekep.sim.tasks.block_in_tray import BlockInTray
+from rekep.sim.tasks.block_to_target import BlockToTarget
+from rekep.sim.tasks.can_in_bin import CanInBin
+from rekep.sim.tasks.stack_blocks import StackBlocks
 
-TASKS: dict[str, type[Task]] = {cls.name: cls for cls in (BlockInTray,)}
+TASKS: dict[str, type[Task]] = {
+    cls.name: cls for cls in (BlockInTray, StackBlocks, CanInBin, BlockToTarget)
+}
 """Every task of the suite, by name."""
 
 
