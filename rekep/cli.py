@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rekep.bench_cli import add_bench_parser
 from rekep.errors import RekepError
 from rekep.solve_cli import add_solve_parser
 
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = sub.add_parser("tasks", help="list the simulated tasks")
     tasks.set_defaults(func=_cmd_tasks)
     add_solve_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 

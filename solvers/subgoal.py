@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rekep.errors import PoseError, SolverError
 from solvers.baseline.subgoal_solver import solve_subgoal_baseline
+from solvers.casadi_subgoal import solve_subgoal_casadi
 from solvers.solution import Solution
 from solvers.subgoal_problem import (
     APPROACHES,
@@ -63,6 +64,7 @@ class SubgoalBackend(Protocol):
 SUBGOAL_BACKENDS: dict[str, SubgoalBackend] = {
     "scipy": solve_subgoal_scipy,
     "rekep_baseline": solve_subgoal_baseline,  # the original recipe, for side-by-side ratios
+    "casadi": solve_subgoal_casadi,  # exact derivatives, cached NLP, joint space with a robot
 }
 
 

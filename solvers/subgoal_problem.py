@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -100,6 +101,10 @@ class SubgoalProblem:
         approach: ``"top_down"`` (TCP z = world -z), ``"side"`` (TCP z horizontal) or ``"free"``.
         tolerance: a constraint holds when its value is <= tolerance (> 0; e.g. 0.01 = 1 cm).
         weights: objective weights.
+        robot: optional :class:`solvers.kinematics.RobotModel`; backends that support it
+            (``casadi``) then optimize joint angles within the limits (None: SE(3) only).
+        q_current: optional (dof,) current joint angles in radians (needs ``robot``);
+            None with a robot: the backend finds them by IK of ``T_world_tcp``.
     """
 
     subgoal_constraints: tuple[NamedConstraint, ...]
@@ -113,9 +118,12 @@ class SubgoalProblem:
     approach: str = "top_down"
     tolerance: float = 0.01
     weights: SubgoalWeights = field(default_factory=SubgoalWeights)
+    robot: Any = None
+    q_current: FloatArray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        set_(self, "q_current", _joint_state(self.robot, self.q_current))
         sub = normalize_constraints(self.subgoal_constraints, "subgoal_constraint")
         path = normalize_constraints(self.path_constraints, "path_constraint")
         check_unique_names(sub, path)
@@ -215,6 +223,26 @@ def rotvec_to_matrix(rotvec: ArrayLike) -> FloatArray:
     return np.eye(3) + s_t * K + c_t * (K @ K)
 
 
+def _joint_state(robot: Any, q_current: ArrayLike | None) -> FloatArray | None:
+    """Validate the optional robot and its (dof,) joint angles; a read-only copy or None."""
+    if robot is not None and not callable(getattr(robot, "fk_casadi", None)):
+        raise SolverError(
+            f"robot must be a solvers.kinematics.RobotModel (with fk_casadi), got "
+            f"{type(robot).__name__}"
+        )
+    if q_current is None:
+        return None
+    if robot is None:
+        raise SolverError("q_current needs a robot: pass robot=RobotModel() as well")
+    q = np.array(q_current, dtype=np.float64).reshape(-1)
+    if q.shape != (robot.dof,) or not np.all(np.isfinite(q)):
+        raise SolverError(
+            f"q_current must be {robot.dof} finite joint angles in radians, got shape {q.shape}"
+        )
+    q.setflags(write=False)
+    return q
+
+
 def _vec3(value: ArrayLike, name: str) -> FloatArray:
     arr = np.array(value, dtype=np.float64).reshape(-1)
     if arr.shape != (3,) or not np.all(np.isfinite(arr)):
@@ -237,13 +265,15 @@ def build_subgoal_problem(
     approach: str = "top_down",
     tolerance: float = 0.01,
     weights: SubgoalWeights | None = None,
+    robot: Any = None,
+    q_current: ArrayLike | None = None,
 ) -> SubgoalProblem:
     """Build a validated :class:`SubgoalProblem`.
 
     Constraints may be a mapping name -> callable, ``(name, callable)`` pairs or bare
     callables (auto-named ``subgoal_constraint{i}`` / ``path_constraint{i}``). ``keypoints``
     may be a (K, 3) array or a :class:`rekep.keypoint_set.Keypoints`; ``held_mask=None``
-    means nothing is held.
+    means nothing is held. ``robot`` / ``q_current`` enable joint-space backends.
     """
     positions = keypoints.positions if isinstance(keypoints, Keypoints) else keypoints
     kps = as_keypoints(positions)
@@ -259,4 +289,6 @@ def build_subgoal_problem(
         approach=approach,
         tolerance=tolerance,
         weights=weights if weights is not None else SubgoalWeights(),
+        robot=robot,
+        q_current=None if q_current is None else np.asarray(q_current, dtype=np.float64),
     )
