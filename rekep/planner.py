@@ -68,14 +68,7 @@ def bind_constraints(
     functions: Sequence[ConstraintFunction], held: Sequence[int]
 ) -> list[NamedConstraint]:
     """Turn program functions into ``(name, f(ee, kps))`` with the grasp state fixed."""
-    frozen_held = tuple(held)
-
-    def bound(
-        fn: ConstraintFunction,
-    ) -> Callable[[NDArray[np.float64], NDArray[np.float64]], float]:
-        return lambda ee, kps: fn(ee, kps, frozen_held)
-
-    return [(fn.name, bound(fn)) for fn in functions]
+    return [(fn.name, fn.bind(held)) for fn in functions]
 
 
 def _single_arm_index(value: int | tuple[int, int], what: str, stage: Stage) -> int:

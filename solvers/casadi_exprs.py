@@ -30,21 +30,18 @@ ROT_EPS = 1e-9
 
 
 def _unwrap_bound(fn: Any, held: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
-    """``(compiled_fn, held)`` when ``fn`` is a closure binding one ``ConstraintFunction``.
+    """``(compiled_fn, held)`` for a constraint bound to a grasp state.
 
-    Benchmarks and the loop bind the grasp state with ``lambda ee, kps: cf(ee, kps, held)``;
-    tracing needs ``cf`` itself (it has ``call_with``). Anything else is returned as is.
+    Programs bind the grasp state with ``ConstraintFunction.bind(held)``, an object exposing
+    ``function`` (which has ``call_with``) and ``held_keypoints``; tracing needs the function
+    itself. Anything else is returned as is.
     """
     if callable(getattr(fn, "call_with", None)):
         return fn, held
-    cells = getattr(fn, "__closure__", None) or ()
-    inner = [
-        c.cell_contents for c in cells if callable(getattr(c.cell_contents, "call_with", None))
-    ]
-    tuples = [c.cell_contents for c in cells if isinstance(c.cell_contents, tuple)]
-    if len(inner) == 1 and len(tuples) <= 1:
-        bound = tuples[0] if tuples else held
-        return inner[0], tuple(int(i) for i in bound)
+    inner = getattr(fn, "function", None)
+    bound = getattr(fn, "held_keypoints", None)
+    if callable(getattr(inner, "call_with", None)) and bound is not None:
+        return inner, tuple(int(i) for i in bound)
     return fn, held
 
 

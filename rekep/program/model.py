@@ -96,11 +96,34 @@ class ConstraintFunction:
             np_like, self.name, self.line, end_effector, keypoints, held_keypoints, builtins
         )
 
+    def bind(self, held_keypoints: Collection[int] = ()) -> BoundConstraint:
+        """This function with the grasp state fixed: ``f(end_effector, keypoints)``."""
+        return BoundConstraint(self, tuple(int(i) for i in held_keypoints))
+
     def __reduce__(self) -> Any:
         if self._runtime is None:
             return (ConstraintFunction, (self.name, self.stage, self.kind, self.index,
                                          self.source, self.line))
         return (_reload_function, (self._runtime.load_args, self.name))
+
+
+@dataclass(frozen=True)
+class BoundConstraint:
+    """A :class:`ConstraintFunction` with the grasp state fixed (constant within one solve).
+
+    Calling it takes ``(end_effector, keypoints)`` like a plain cost; solvers that trace read
+    ``function`` and ``held_keypoints`` to trace the same code symbolically.
+    """
+
+    function: ConstraintFunction
+    held_keypoints: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+    def __call__(self, end_effector: Any, keypoints: Any) -> float:
+        return self.function(end_effector, keypoints, self.held_keypoints)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 A :class:`BenchProblem` is plain data (program text, keypoints, the hand's pose, what it
 holds, obstacles). Its constraints are compiled by :func:`rekep.program.load_program` (the
-real sandbox) and bound to the grasp state as ``(name, lambda ee, kps: fn(ee, kps, held))``.
+real sandbox) and bound to the grasp state as ``(name, fn.bind(held))``.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class BenchProblem:
 
 def _bound(fn: ConstraintFunction, held: tuple[int, ...]) -> ConstraintFn:
     """``f(ee, kps)`` calling the sandboxed ``fn`` with the grasp state ``held``."""
-    return lambda ee, kps: fn(ee, kps, held)
+    return fn.bind(held)
 
 
 def perturbed(
