@@ -12,6 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from numpy.typing import ArrayLike
 
+from keypoints.feature_proposer import FeatureProposer
 from keypoints.simple import SimpleProposer
 from rekep.errors import ConfigurationError
 from rekep.keypoint_set import Keypoints
@@ -31,9 +32,11 @@ class Proposer(Protocol):
         ...
 
 
-#: name -> factory; keyword options are forwarded (``config=...`` for ``simple``).
+#: name -> factory; keyword options are forwarded (``config=...``; for ``features`` also
+#: ``extractor=`` and ``segmenter=``).
 PROPOSERS: dict[str, Callable[..., Proposer]] = {
     "simple": SimpleProposer,
+    "features": FeatureProposer,
 }
 
 

@@ -1,0 +1,101 @@
+"""The :class:`FeatureProposalConfig` value: every knob of the feature-clustering proposer."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from keypoints.clustering import MERGE_METHODS
+from keypoints.config import Vec3, _as_vec3
+from keypoints.mask_sources import MASK_SOURCES
+from rekep.errors import ConfigurationError
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_int(value: object, name: str, low: int = 1) -> None:
+    if not _is_int(value) or int(value) < low:  # type: ignore[call-overload]
+        raise ConfigurationError(f"{name} must be an int >= {low}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FeatureProposalConfig:
+    """Settings of :class:`~keypoints.feature_proposer.FeatureProposer` (lengths in metres).
+
+    Attributes:
+        extractor: feature extractor name (``auto``, ``geometric``, ``dinov2``, ...); see
+            ``keypoints.features.FEATURE_EXTRACTORS``. Ignored when an extractor instance
+            is passed to the proposer.
+        mask_source: ``given`` (the caller passes masks or a segmentation image) or
+            ``segmenter`` (the weight-free RGB-D segmenter computes them).
+        k: k-means clusters per mask (the original ReKep uses 5).
+        pca_dims: features are PCA-reduced to this many dimensions per mask.
+        position_weight: weight of the min-max-normalized 3D position next to the
+            min-max-normalized reduced features (1.0 = equal footing, as in the original).
+        max_samples_per_mask: k-means runs on at most this many pixels per mask (an even
+            subsample); every pixel still competes to be a cluster's representative.
+        seed: k-means++ seed.
+        merge_method: ``meanshift`` (the original's choice) or ``dbscan``.
+        merge_radius: mean-shift bandwidth / DBSCAN radius; 0 disables merging. Merging
+            happens within one object only, so every keypoint keeps its object id.
+        workspace_min, workspace_max: (3,) world box; candidates outside are dropped.
+        min_mask_area_px: masks with fewer valid-depth pixels are dropped.
+        max_mask_fraction: masks over this fraction of the image are background.
+        max_keypoints: cap on the total (objects take turns, largest clusters first).
+        annotate: draw the annotated image (needs OpenCV, extra ``vision``).
+    """
+
+    extractor: str = "auto"
+    mask_source: str = "given"
+    k: int = 5
+    pca_dims: int = 3
+    position_weight: float = 1.0
+    max_samples_per_mask: int = 2000
+    seed: int = 0
+    merge_method: str = "meanshift"
+    merge_radius: float = 0.03
+    workspace_min: Vec3 = (-math.inf, -math.inf, -math.inf)
+    workspace_max: Vec3 = (math.inf, math.inf, math.inf)
+    min_mask_area_px: int = 50
+    max_mask_fraction: float = 0.5
+    max_keypoints: int = 40
+    annotate: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.extractor, str) or not self.extractor:
+            raise ConfigurationError(f"extractor must be a name, got {self.extractor!r}")
+        if self.mask_source not in MASK_SOURCES:
+            raise ConfigurationError(
+                f"unknown mask_source {self.mask_source!r}; valid: {', '.join(MASK_SOURCES)}"
+            )
+        _positive_int(self.k, "k")
+        _positive_int(self.pca_dims, "pca_dims")
+        _positive_int(self.max_samples_per_mask, "max_samples_per_mask", low=2)
+        _positive_int(self.min_mask_area_px, "min_mask_area_px")
+        _positive_int(self.max_keypoints, "max_keypoints")
+        if not _is_int(self.seed):
+            raise ConfigurationError(f"seed must be an int, got {self.seed!r}")
+        if self.merge_method not in MERGE_METHODS:
+            raise ConfigurationError(
+                f"unknown merge_method {self.merge_method!r}; valid: {', '.join(MERGE_METHODS)}"
+            )
+        for name in ("position_weight", "merge_radius"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")
+            object.__setattr__(self, name, float(v))
+        if not 0.0 < float(self.max_mask_fraction) <= 1.0:
+            raise ConfigurationError(
+                f"max_mask_fraction must be in (0, 1], e.g. 0.5, got {self.max_mask_fraction!r}"
+            )
+        lo = _as_vec3(self.workspace_min, "workspace_min")
+        hi = _as_vec3(self.workspace_max, "workspace_max")
+        if any(a >= b for a, b in zip(lo, hi, strict=True)):
+            raise ConfigurationError(
+                f"workspace_min {lo} must be below workspace_max {hi} on every axis"
+            )
+        object.__setattr__(self, "workspace_min", lo)
+        object.__setattr__(self, "workspace_max", hi)
+        object.__setattr__(self, "max_mask_fraction", float(self.max_mask_fraction))

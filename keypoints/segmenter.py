@@ -1,0 +1,202 @@
+"""A weight-free RGB-D segmenter: support-plane RANSAC plus DBSCAN on the point cloud.
+
+1. Back-project the valid-depth pixels (world frame, metres), at most ``max_points`` of
+   them (a regular pixel stride).
+2. RANSAC the dominant plane (open3d ``segment_plane``); when it holds at least
+   ``min_plane_fraction`` of the points it is the support (table, floor): every pixel
+   within ``plane_distance`` of it, or beyond it as seen from the camera, is dropped.
+3. DBSCAN (open3d ``cluster_dbscan``) the remaining points with ``cluster_eps``; every
+   remaining pixel takes the cluster of its nearest sampled point (within ``cluster_eps``).
+4. Masks covering more than ``max_area_fraction`` of the image (background) or fewer than
+   ``min_area_px`` pixels are dropped. Object ids are 1, 2, ... in raster order of each
+   mask's first pixel, so they do not depend on open3d's label numbering.
+
+open3d is imported lazily (extra ``segment``); its failures become KeypointError.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from rekep.availability import require
+from rekep.errors import ConfigurationError, KeypointError
+from rekep.observation import RGBD
+
+logger = logging.getLogger(__name__)
+
+BoolMask = NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """Settings of :func:`segment_rgbd` (lengths in metres, areas in pixels)."""
+
+    plane_distance: float = 0.006
+    plane_iterations: int = 500
+    min_plane_fraction: float = 0.2
+    cluster_eps: float = 0.02
+    cluster_min_points: int = 10
+    max_points: int = 40_000
+    min_area_px: int = 200
+    max_area_fraction: float = 0.5
+    max_range: float = math.inf
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("plane_distance", "cluster_eps"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ConfigurationError(f"{name} must be a length > 0 in metres, got {v!r}")
+        for name in ("plane_iterations", "cluster_min_points", "max_points", "min_area_px"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ConfigurationError(f"{name} must be an int >= 1, got {v!r}")
+        if not 0.0 <= float(self.min_plane_fraction) <= 1.0:
+            raise ConfigurationError(f"min_plane_fraction must be in [0, 1], got "
+                                     f"{self.min_plane_fraction!r}")  # fmt: skip
+        if not 0.0 < float(self.max_area_fraction) <= 1.0:
+            raise ConfigurationError(f"max_area_fraction must be in (0, 1], got "
+                                     f"{self.max_area_fraction!r}")  # fmt: skip
+        if not float(self.max_range) > 0:
+            raise ConfigurationError(f"max_range must be > 0 metres, got {self.max_range!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ConfigurationError(f"seed must be an int, got {self.seed!r}")
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """What :func:`segment_rgbd_with_reasons` found.
+
+    Attributes:
+        masks: {object id: (H, W) bool}, ids 1, 2, ... in raster order.
+        dropped: {cluster number: reason} for clusters that did not become masks.
+        plane: (4,) support plane (a, b, c, d), a x + b y + c z + d = 0 in world metres,
+            unit normal towards the camera; None when no support plane was found.
+        reason: why ``masks`` is empty ('' otherwise).
+    """
+
+    masks: dict[int, BoolMask] = field(default_factory=dict)
+    dropped: dict[int, str] = field(default_factory=dict)
+    plane: NDArray[np.float64] | None = None
+    reason: str = ""
+
+
+def _stride_sample(pixels: NDArray[np.int64], width: int, limit: int) -> NDArray[np.int64]:
+    """A regular pixel-grid subset of flat ``pixels`` with at most about ``limit`` entries."""
+    if len(pixels) <= limit:
+        return pixels
+    s = math.ceil(math.sqrt(len(pixels) / limit))
+    rows, cols = np.divmod(pixels, width)
+    sub = pixels[(rows % s == 0) & (cols % s == 0)]
+    return sub if len(sub) <= limit else sub[:: math.ceil(len(sub) / limit)]
+
+
+def _cloud(o3d: Any, points: NDArray[np.float64]) -> Any:
+    pcd = o3d.geometry.PointCloud()
+    pcd.points = o3d.utility.Vector3dVector(np.ascontiguousarray(points, dtype=np.float64))
+    return pcd
+
+
+def _support_plane(
+    o3d: Any, points: NDArray[np.float64], eye: NDArray[np.float64], cfg: SegmenterConfig
+) -> NDArray[np.float64] | None:
+    if len(points) < 3:
+        return None
+    try:
+        model, inliers = _cloud(o3d, points).segment_plane(
+            distance_threshold=cfg.plane_distance, ransac_n=3,
+            num_iterations=cfg.plane_iterations,
+        )  # fmt: skip
+    except RuntimeError as exc:
+        raise KeypointError(f"open3d plane RANSAC failed on {len(points)} points: {exc}") from exc
+    fraction = len(inliers) / len(points)
+    if fraction < cfg.min_plane_fraction:
+        logger.info("no support plane: the best plane holds %.0f%% of the points < %.0f%%",
+                    100 * fraction, 100 * cfg.min_plane_fraction)  # fmt: skip
+        return None
+    plane = np.asarray(model, dtype=np.float64)
+    plane /= np.linalg.norm(plane[:3])
+    if plane[:3] @ eye + plane[3] < 0:  # normal towards the camera
+        plane = -plane
+    return plane
+
+
+def segment_rgbd_with_reasons(rgbd: RGBD, config: SegmenterConfig | None = None) -> Segmentation:
+    """Object masks of ``rgbd`` without learned weights; see the module docstring.
+
+    Raises:
+        KeypointError: ``rgbd`` is not an RGBD, or open3d fails.
+        ConfigurationError: ``config`` is not a SegmenterConfig.
+        MissingDependencyError: open3d is not installed (extra ``segment``).
+    """
+    cfg = SegmenterConfig() if config is None else config
+    if not isinstance(cfg, SegmenterConfig):
+        raise ConfigurationError(f"config must be a SegmenterConfig, got {type(cfg).__name__}")
+    if not isinstance(rgbd, RGBD):
+        raise KeypointError(f"the segmenter needs a rekep.observation.RGBD, got "
+                            f"{type(rgbd).__name__}")  # fmt: skip
+    o3d = require("open3d", "the RGB-D segmenter")
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+    o3d.utility.random.seed(cfg.seed)
+    H, W = rgbd.height, rgbd.width
+    world = rgbd.points_world().reshape(-1, 3)
+    valid = rgbd.valid_depth().reshape(-1) & (rgbd.depth.reshape(-1) <= cfg.max_range)
+    pixels = np.flatnonzero(valid)
+    if len(pixels) < cfg.cluster_min_points:
+        return Segmentation(reason=f"only {len(pixels)} valid-depth pixels")
+
+    eye = rgbd.T_world_camera[:3, 3]
+    plane = _support_plane(o3d, world[_stride_sample(pixels, W, cfg.max_points)], eye, cfg)
+    if plane is not None:
+        height = world[pixels] @ plane[:3] + plane[3]
+        pixels = pixels[height >= cfg.plane_distance]  # off the plane, on the camera side
+    if len(pixels) < cfg.cluster_min_points:
+        return Segmentation(plane=plane, reason="nothing above the support plane")
+
+    sample = _stride_sample(pixels, W, cfg.max_points)
+    try:
+        raw = np.asarray(_cloud(o3d, world[sample]).cluster_dbscan(
+            eps=cfg.cluster_eps, min_points=cfg.cluster_min_points, print_progress=False
+        ), dtype=np.int64)  # fmt: skip
+    except RuntimeError as exc:
+        raise KeypointError(f"open3d DBSCAN failed on {len(sample)} points: {exc}") from exc
+    if len(sample) == len(pixels):
+        labels = raw
+    else:
+        dist, nearest = cKDTree(world[sample]).query(world[pixels], distance_upper_bound=
+                                                     cfg.cluster_eps)  # fmt: skip
+        labels = np.where(np.isfinite(dist), raw[np.minimum(nearest, len(sample) - 1)], -1)
+
+    masks: dict[int, BoolMask] = {}
+    dropped: dict[int, str] = {}
+    clusters = [c for c in np.unique(labels) if c >= 0]
+    order = sorted(clusters, key=lambda c: int(pixels[labels == c].min()))
+    for number, c in enumerate(order, start=1):
+        members = pixels[labels == c]
+        if len(members) > cfg.max_area_fraction * H * W:
+            dropped[number] = f"background-sized ({len(members) / (H * W):.0%} of the image)"
+        elif len(members) < cfg.min_area_px:
+            dropped[number] = f"too small ({len(members)} px < {cfg.min_area_px})"
+        else:
+            mask = np.zeros(H * W, dtype=bool)
+            mask[members] = True
+            masks[len(masks) + 1] = mask.reshape(H, W)
+    reason = "" if masks else f"no cluster became a mask ({len(order)} clusters, all dropped)"
+    logger.debug("segmenter: %d masks, dropped %s", len(masks), dropped)
+    return Segmentation(masks=masks, dropped=dropped, plane=plane, reason=reason)
+
+
+def segment_rgbd(rgbd: RGBD, config: SegmenterConfig | None = None) -> dict[int, BoolMask]:
+    """{object id: (H, W) bool mask} of the objects on the support plane (may be empty; the
+    reason is then logged at WARNING). See :func:`segment_rgbd_with_reasons`."""
+    result = segment_rgbd_with_reasons(rgbd, config)
+    if not result.masks:
+        logger.warning("the RGB-D segmenter found no object: %s", result.reason)
+    return result.masks
