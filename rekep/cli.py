@@ -28,6 +28,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         task=args.task,
         seed=args.seed,
         keypoint_mode=args.keypoints,
+        backend=args.backend,
         out_dir=Path(args.out) if args.out else None,
     )
 
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["proposed", "annotated"],
         default="proposed",
         help="proposed: keypoints from the rendered RGB-D; annotated: the task's anchors",
+    )
+    demo.add_argument(
+        "--backend",
+        default="casadi",
+        help="sub-goal solver: casadi (joint space, default), scipy, rekep_baseline",
     )
     demo.set_defaults(func=_cmd_demo)
 

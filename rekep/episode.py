@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from rekep.planner import PlannerConfig, bind_constraints, held_keypoint_indices
 from rekep.program import ConstraintProgram, Stage, load_program
 from rekep.robot import GraspConfig, grasp, release
 from solvers.forward_model import move_held_keypoints
+from solvers.kinematics import RobotModel
+from solvers.subgoal import SUBGOAL_BACKENDS
 
 logger = logging.getLogger(__name__)
 
@@ -35,13 +37,16 @@ PANDA_WORKSPACE = PlannerConfig(
 @dataclass(frozen=True)
 class EpisodeConfig:
     """What to run: a task, a seed, the keypoint mode (``proposed`` or the privileged
-    ``annotated``), the proposer, where to write artefacts, and planner/grasp settings."""
+    ``annotated``), the proposer, where to write artefacts, the sub-goal solver backend
+    (``casadi`` solves in the Panda's joint space; ``scipy`` and ``rekep_baseline`` in SE(3)
+    within the workspace box), and planner/grasp settings."""
 
     task: str = "block_in_tray"
     seed: int = 0
     keypoint_mode: str = "proposed"
     proposer: str = "simple"
     out_dir: Path | None = None
+    backend: str = "casadi"
     planner: PlannerConfig = field(default_factory=lambda: PANDA_WORKSPACE)
     grasp: GraspConfig = field(default_factory=GraspConfig)
     anchor_tolerance_m: float = 0.03
@@ -53,6 +58,15 @@ class EpisodeConfig:
             raise ConfigurationError(
                 f"keypoint_mode must be 'proposed' or 'annotated', got {self.keypoint_mode!r}"
             )
+        if self.backend not in SUBGOAL_BACKENDS:
+            raise ConfigurationError(
+                f"unknown solver backend {self.backend!r}; choose from {sorted(SUBGOAL_BACKENDS)}"
+            )
+
+    def planner_config(self) -> PlannerConfig:
+        """The planner settings with the backend applied (and the Panda model for casadi)."""
+        robot = RobotModel() if self.backend == "casadi" else None
+        return replace(self.planner, subgoal_backend=self.backend, robot=robot)
 
 
 @dataclass(frozen=True)
@@ -204,13 +218,22 @@ def _execute(
     """Plan and execute every stage; raises _StageFailure with a named reason."""
     positions = keypoints.positions.copy()
     grasped: set[int] = set()
+    planner = config.planner_config()
     for stage in program.stages:
         t0 = time.perf_counter()
         held = held_keypoint_indices(keypoints, grasped)
         held_mask = np.zeros(len(keypoints), dtype=bool)
         held_mask[list(held)] = True
         T_now = panda.hand_pose()
-        plan = plan_stage(stage, keypoints, positions, held, T_now, config.planner)
+        plan = plan_stage(
+            stage,
+            keypoints,
+            positions,
+            held,
+            T_now,
+            planner,
+            q_current=panda.joint_positions(),
+        )
         stage_plans.append(plan)
         sub = plan.subgoal
         head = f"stage {stage.number}/{program.num_stages}"
@@ -242,7 +265,7 @@ def _execute(
             if held and panda.gripper_width() < config.grasp.min_width_m:
                 raise _StageFailure(f"grasp lost: {head}: the gripper closed during transport")
             measured = _measured_cost(stage, held, T_end[:3, 3], positions)
-            if measured > config.planner.tolerance * 2:
+            if measured > planner.tolerance * 2:
                 raise _StageFailure(
                     f"sub-goal not reached: {head}: measured cost {measured:.3f} after execution"
                 )

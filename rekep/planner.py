@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,7 +33,9 @@ class PlannerConfig:
 
     ``workspace_lower``/``workspace_upper`` bound the tool centre point (metres, world frame);
     ``tolerance`` is the cost at or below which a constraint counts as satisfied;
-    ``lift_m`` lifts the hand before a transport path so a held object clears the table.
+    ``lift_m`` lifts the hand before a transport path so a held object clears the table;
+    ``robot`` (a :class:`solvers.kinematics.RobotModel`) lets joint-space backends such as
+    ``casadi`` solve over joint angles, so every answer is reachable by construction.
     """
 
     approach: str = "top_down"
@@ -44,6 +47,7 @@ class PlannerConfig:
     path_step_m: float = 0.02
     path_step_rad: float = 0.1
     lift_m: float = 0.08
+    robot: Any = None
 
     def __post_init__(self) -> None:
         if self.approach not in ("top_down", "side", "free"):
@@ -88,6 +92,7 @@ def plan_stage(
     T_world_tcp: NDArray[np.float64],
     config: PlannerConfig,
     warm_start: NDArray[np.float64] | None = None,
+    q_current: NDArray[np.float64] | None = None,
 ) -> StagePlan:
     """Solve one stage's sub-goal from ``T_world_tcp`` and a path to it.
 
@@ -109,6 +114,8 @@ def plan_stage(
         workspace_lower=np.asarray(config.workspace_lower),
         workspace_upper=np.asarray(config.workspace_upper),
         tolerance=config.tolerance,
+        robot=config.robot,
+        q_current=q_current if config.robot is not None else None,
     )
     subgoal = solve_subgoal(
         problem, backend=config.subgoal_backend, warm_start=warm_start, num_seeds=config.num_seeds

@@ -31,8 +31,8 @@ def test_block_in_tray_succeeds_from_proposed_keypoints(tmp_path) -> None:  # ty
     json.dumps(result.to_dict())
 
 
-def test_annotated_mode_is_named_and_succeeds() -> None:
-    result = run_episode(EpisodeConfig(seed=3, keypoint_mode="annotated"))
+def test_annotated_mode_with_scipy_backend_succeeds() -> None:
+    result = run_episode(EpisodeConfig(seed=3, keypoint_mode="annotated", backend="scipy"))
     assert result.success, result.failure
     assert result.keypoint_mode == "annotated"
     assert result.num_keypoints == 2
@@ -45,3 +45,5 @@ def test_unknown_task_and_bad_config_are_clear_errors() -> None:
         EpisodeConfig(keypoint_mode="magic")
     with pytest.raises(ConfigurationError, match="seed"):
         EpisodeConfig(seed=-1)
+    with pytest.raises(ConfigurationError, match="casadi"):
+        EpisodeConfig(backend="magic")
