@@ -22,7 +22,8 @@ from rekep.errors import SimulationError
 from rekep.poses import make_pose, transform_points
 from rekep.sim.camera import Camera, look_at
 from rekep.sim.tasks.base import Task, TaskOutcome
-from rekep.sim.world import BoxPart, SimWorld
+from rekep.sim.tasks.placement import open_box_parts
+from rekep.sim.world import SimWorld
 
 BLOCK_HALF = (0.0225, 0.0225, 0.025)
 """Block half sizes (x, y, z), metres."""
@@ -36,6 +37,7 @@ TRAY_WALL_HEIGHT = 0.035
 TRAY_FLOOR = 0.01
 """Floor thickness, metres; the tray frame origin is the centre of the floor's underside."""
 TRAY_MASS = 0.4
+TRAY_RGBA = (0.25, 0.45, 0.75, 1.0)
 XY_MARGIN = 0.01
 """Success: the block centre must be this far inside the inner footprint, metres."""
 Z_TOL = 0.01
@@ -92,7 +94,8 @@ class BlockInTray(Task):
             rgba=(0.85, 0.1, 0.1, 1.0), lateral_friction=1.0, spinning_friction=0.01,
         )
         self.tray = world.add_compound(
-            _tray_parts(), make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=TRAY_MASS,
+            open_box_parts(TRAY_INNER_HALF, TRAY_WALL, TRAY_WALL_HEIGHT, TRAY_FLOOR, TRAY_RGBA),
+            make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=TRAY_MASS,
             lateral_friction=0.8,
         )
 
@@ -163,19 +166,3 @@ class BlockInTray(Task):
 def _yaw_pose(xy: NDArray[np.float64], z: float, yaw: float) -> NDArray[np.float64]:
     c, s = np.cos(yaw), np.sin(yaw)
     return make_pose([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]], [xy[0], xy[1], z])
-
-
-def _tray_parts() -> list[BoxPart]:
-    """Floor and four walls, in the tray frame (origin: centre of the floor's underside)."""
-    colour = (0.25, 0.45, 0.75, 1.0)
-    outer = TRAY_INNER_HALF + TRAY_WALL
-    wall_z = TRAY_FLOOR + TRAY_WALL_HEIGHT / 2
-    half_w, half_h = TRAY_WALL / 2, TRAY_WALL_HEIGHT / 2
-    mid = TRAY_INNER_HALF + half_w
-    return [
-        BoxPart((outer, outer, TRAY_FLOOR / 2), (0.0, 0.0, TRAY_FLOOR / 2), rgba=colour),
-        BoxPart((half_w, outer, half_h), (mid, 0.0, wall_z), rgba=colour),
-        BoxPart((half_w, outer, half_h), (-mid, 0.0, wall_z), rgba=colour),
-        BoxPart((TRAY_INNER_HALF, half_w, half_h), (0.0, mid, wall_z), rgba=colour),
-        BoxPart((TRAY_INNER_HALF, half_w, half_h), (0.0, -mid, wall_z), rgba=colour),
-    ]

@@ -31,8 +31,13 @@ from rekep.errors import SimulationError
 from rekep.poses import make_pose, pos_quat_from_pose, transform_points
 from rekep.sim.camera import Camera, look_at
 from rekep.sim.tasks.base import Task, TaskOutcome
-from rekep.sim.tasks.placement import nearest_rest_error, sample_apart, yaw_pose
-from rekep.sim.world import BoxPart, SimWorld
+from rekep.sim.tasks.placement import (
+    nearest_rest_error,
+    open_box_parts,
+    sample_apart,
+    yaw_pose,
+)
+from rekep.sim.world import SimWorld
 
 p = require("pybullet", "simulation")
 
@@ -50,6 +55,7 @@ BIN_WALL_HEIGHT = 0.06
 BIN_FLOOR = 0.01
 """Floor thickness, metres; the bin frame origin is the centre of the floor's underside."""
 BIN_MASS = 0.6
+BIN_RGBA = (0.55, 0.55, 0.6, 1.0)
 XY_MARGIN = 0.01
 """Success: the can centre must be this far inside the inner footprint, metres."""
 Z_TOL = 0.015
@@ -104,7 +110,8 @@ class CanInBin(Task):
         super().__init__(world)
         self.can = _add_cylinder(world, make_pose(np.eye(3), [0.5, 0.2, CAN_HEIGHT / 2]))
         self.bin = world.add_compound(
-            _bin_parts(), make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=BIN_MASS,
+            open_box_parts(BIN_INNER_HALF, BIN_WALL, BIN_WALL_HEIGHT, BIN_FLOOR, BIN_RGBA),
+            make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=BIN_MASS,
             lateral_friction=0.8,
         )
 
@@ -190,19 +197,3 @@ def _add_cylinder(world: SimWorld, T_world_can: NDArray[np.float64]) -> int:
         physicsClientId=cid,
     )
     return body
-
-
-def _bin_parts() -> list[BoxPart]:
-    """Floor and four walls, in the bin frame (origin: centre of the floor's underside)."""
-    colour = (0.55, 0.55, 0.6, 1.0)
-    outer = BIN_INNER_HALF + BIN_WALL
-    wall_z = BIN_FLOOR + BIN_WALL_HEIGHT / 2
-    half_w, half_h = BIN_WALL / 2, BIN_WALL_HEIGHT / 2
-    mid = BIN_INNER_HALF + half_w
-    return [
-        BoxPart((outer, outer, BIN_FLOOR / 2), (0.0, 0.0, BIN_FLOOR / 2), rgba=colour),
-        BoxPart((half_w, outer, half_h), (mid, 0.0, wall_z), rgba=colour),
-        BoxPart((half_w, outer, half_h), (-mid, 0.0, wall_z), rgba=colour),
-        BoxPart((BIN_INNER_HALF, half_w, half_h), (0.0, mid, wall_z), rgba=colour),
-        BoxPart((BIN_INNER_HALF, half_w, half_h), (0.0, -mid, wall_z), rgba=colour),
-    ]

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from rekep.errors import SimulationError
 from rekep.poses import make_pose
+from rekep.sim.world import BoxPart
 
 TRAIN_SEEDS = range(0, 1000)
 """Seeds for development and tuning."""
@@ -66,3 +67,25 @@ def nearest_rest_error(height: float, half_sizes: Sequence[float]) -> float:
 def tilt_rad(T_world_body: NDArray[np.float64]) -> float:
     """Angle (rad) between a body's z axis and world z."""
     return float(np.arccos(np.clip(T_world_body[2, 2], -1.0, 1.0)))
+
+
+def open_box_parts(
+    inner_half: float,
+    wall: float,
+    wall_height: float,
+    floor: float,
+    rgba: tuple[float, float, float, float],
+) -> list[BoxPart]:
+    """Floor and four walls of an open box (tray, bin), in its frame (origin: centre of the
+    floor's underside); ``inner_half`` is half the inner side, all sizes in metres."""
+    outer = inner_half + wall
+    wall_z = floor + wall_height / 2
+    half_w, half_h = wall / 2, wall_height / 2
+    mid = inner_half + half_w
+    return [
+        BoxPart((outer, outer, floor / 2), (0.0, 0.0, floor / 2), rgba=rgba),
+        BoxPart((half_w, outer, half_h), (mid, 0.0, wall_z), rgba=rgba),
+        BoxPart((half_w, outer, half_h), (-mid, 0.0, wall_z), rgba=rgba),
+        BoxPart((inner_half, half_w, half_h), (0.0, mid, wall_z), rgba=rgba),
+        BoxPart((inner_half, half_w, half_h), (0.0, -mid, wall_z), rgba=rgba),
+    ]
