@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from keypoints.masks import filter_masks, masks_from_segmentation
+from keypoints.mask_sources import resolve_masks
+from keypoints.masks import filter_masks
 from keypoints.proposer import get_proposer
 from rekep.errors import ConfigurationError, KeypointError, ObservationError, ProgramError
 from rekep.keypoint_set import Keypoints
@@ -35,22 +36,22 @@ VLM_HELP = (
 _TOP_DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
 
 
-def _masks_from(masks: Any, rgbd: RGBD) -> dict[int, NDArray[np.bool_]]:
+def masks_for_proposal(masks: Any, rgbd: RGBD) -> dict[int, NDArray[np.bool_]]:
+    """Caller-given masks (an (H, W) int label image or ``{id: (H, W) bool}``) filtered for
+    proposal: background-sized and tiny masks and invalid-depth pixels dropped."""
     if masks is None:
         raise KeypointError(
             "keypoint proposal needs object masks: pass masks= as an (H, W) integer label image "
             "or a {object_id: (H, W) bool} dict, or pass keypoints= directly"
         )
+    given, _ = resolve_masks("given", rgbd, _as_masks(masks))
+    return filter_masks(given, rgbd.valid_depth())
+
+
+def _as_masks(masks: Any) -> Any:
     if isinstance(masks, Mapping):
-        mask_dict = {int(k): np.asarray(v) for k, v in masks.items()}
-    else:
-        labels = np.asarray(masks)
-        if labels.shape != rgbd.depth.shape:
-            raise KeypointError(
-                f"label image shape {labels.shape} does not match the frame {rgbd.depth.shape}"
-            )
-        mask_dict = masks_from_segmentation(labels)
-    return filter_masks(mask_dict, rgbd.valid_depth())
+        return {int(k): np.asarray(v) for k, v in masks.items()}
+    return np.asarray(masks)
 
 
 def _program_from(
@@ -130,7 +131,7 @@ def solve(
             f"got {type(rgbd).__name__}"
         )
     if keypoints is None:
-        keypoints = get_proposer(proposer).propose(rgbd, _masks_from(masks, rgbd))
+        keypoints = get_proposer(proposer).propose(rgbd, masks_for_proposal(masks, rgbd))
     if len(keypoints) == 0:
         raise KeypointError("no keypoint was proposed; check the masks and the depth image")
     loaded = _program_from(program, instruction, keypoints, vlm)

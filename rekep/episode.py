@@ -19,7 +19,13 @@ from keypoints.annotate import save_png
 from rekep.errors import ConfigurationError, KeypointError, RekepError
 from rekep.keypoint_set import Keypoints
 from rekep.plan import Plan, StagePlan
-from rekep.planner import PlannerConfig, bind_constraints, held_keypoint_indices, plan_stage
+from rekep.planner import (
+    PlannerConfig,
+    bind_constraints,
+    held_keypoint_indices,
+    held_mask_of,
+    plan_stage,
+)
 from rekep.program import ConstraintProgram, Stage, load_program
 from rekep.robot import GraspConfig, grasp, release
 from solvers.forward_model import move_held_keypoints
@@ -222,8 +228,7 @@ def _execute(
     for stage in program.stages:
         t0 = time.perf_counter()
         held = held_keypoint_indices(keypoints, grasped)
-        held_mask = np.zeros(len(keypoints), dtype=bool)
-        held_mask[list(held)] = True
+        held_mask = held_mask_of(keypoints, held)
         T_now = panda.hand_pose()
         plan = plan_stage(
             stage,
@@ -251,9 +256,7 @@ def _execute(
             if not result.held:
                 raise _StageFailure(f"grasp missed: {head}: {result.reason}")
             grasped.add(index)
-            new_held = held_keypoint_indices(keypoints, grasped)
-            mask = np.zeros(len(keypoints), dtype=bool)
-            mask[list(new_held)] = True
+            mask = held_mask_of(keypoints, held_keypoint_indices(keypoints, grasped))
             positions = move_held_keypoints(positions, mask, result.T_at_close, panda.hand_pose())
             event = f"{solve_note}; grasped keypoint {index} (width {result.width_m * 1000:.1f} mm)"
         else:

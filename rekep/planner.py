@@ -68,6 +68,13 @@ def held_keypoint_indices(keypoints: Keypoints, grasped: Iterable[int]) -> tuple
     return tuple(int(i) for i in np.flatnonzero(np.isin(keypoints.object_ids, list(ids))))
 
 
+def held_mask_of(keypoints: Keypoints, held: Iterable[int]) -> NDArray[np.bool_]:
+    """(K,) True for the keypoints in ``held``."""
+    mask = np.zeros(len(keypoints), dtype=bool)
+    mask[list(held)] = True
+    return mask
+
+
 def bind_constraints(
     functions: Sequence[ConstraintFunction], held: Sequence[int]
 ) -> list[NamedConstraint]:
@@ -101,8 +108,7 @@ def plan_stage(
     """
     grasp = _single_arm_index(stage.grasp_keypoint, "grasp keypoint", stage)
     release = _single_arm_index(stage.release_keypoint, "release keypoint", stage)
-    held_mask = np.zeros(len(keypoints), dtype=bool)
-    held_mask[list(held)] = True
+    held_mask = held_mask_of(keypoints, held)
     problem = build_subgoal_problem(
         subgoal_constraints=bind_constraints(stage.subgoal_constraints, held),
         path_constraints=bind_constraints(stage.path_constraints, held),
@@ -156,9 +162,9 @@ def plan_program(
     for stage in program.stages:
         held = held_keypoint_indices(keypoints, grasped)
         stage_plan = plan_stage(stage, keypoints, positions, held, T_now, config)
-        held_mask = np.zeros(len(keypoints), dtype=bool)
-        held_mask[list(held)] = True
-        positions = move_held_keypoints(positions, held_mask, T_now, stage_plan.subgoal.pose)
+        positions = move_held_keypoints(
+            positions, held_mask_of(keypoints, held), T_now, stage_plan.subgoal.pose
+        )
         T_now = stage_plan.subgoal.pose
         if isinstance(stage_plan.grasp_keypoint, int) and stage_plan.grasp_keypoint >= 0:
             grasped.add(stage_plan.grasp_keypoint)

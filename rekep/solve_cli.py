@@ -54,13 +54,12 @@ def _vlm_config(args: argparse.Namespace) -> Any:
 def run_solve(args: argparse.Namespace) -> int:
     import rekep
     from keypoints.annotate import save_png
-    from keypoints.masks import filter_masks, masks_from_segmentation
     from keypoints.proposer import get_proposer
+    from rekep.api import masks_for_proposal
     from rekep.frame_files import load_frame, load_labels, load_matrix
 
     rgbd = load_frame(args.rgb, args.depth, args.intrinsics, args.camera_pose, args.depth_scale)
-    labels = load_labels(args.masks)
-    masks = filter_masks(masks_from_segmentation(labels), rgbd.valid_depth())
+    masks = masks_for_proposal(load_labels(args.masks), rgbd)
     keypoints = get_proposer("simple").propose(rgbd, masks)
     out = Path(args.out)
     if keypoints.annotated_image is not None:
