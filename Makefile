@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 DEMO_EXTRAS := demo
-TEST_EXTRAS := demo,vlm,dinov2,segment,dev
+TEST_EXTRAS := demo,vlm,dinov2,segment,viz,bench,dev
 
 .PHONY: demo test lint typecheck unit system-deps clean
 
