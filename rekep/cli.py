@@ -6,9 +6,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from rekep.bench_cli import add_bench_parser
+from rekep.config_cli import add_config_parser, add_settings_options, settings_from_args
 from rekep.errors import RekepError
 from rekep.solve_cli import add_solve_parser
 
@@ -22,15 +22,14 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from rekep.episode import EpisodeConfig, run_episode
+    from rekep.episode import run_episode
+    from rekep.settings.apply import episode_config
 
-    config = EpisodeConfig(
-        task=args.task,
-        seed=args.seed,
-        keypoint_mode=args.keypoints,
-        backend=args.backend,
-        out_dir=Path(args.out) if args.out else None,
-    )
+    settings = settings_from_args(args, {
+        "run.task": args.task, "run.seed": args.seed, "run.keypoints": args.keypoints,
+        "run.out": args.out, "solver.backend": args.backend,
+    })  # fmt: skip
+    config = episode_config(settings)
 
     def on_stage(line: str) -> None:
         print(line, flush=True)
@@ -55,26 +54,26 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run a simulated task end to end, headless")
-    demo.add_argument("--task", default="block_in_tray", help="task name (see `rekep tasks`)")
-    demo.add_argument("--seed", type=int, default=0, help="scene randomization seed")
-    demo.add_argument("--out", default="out/demo", help="directory for the annotated image etc.")
+    demo.add_argument("--task", help="task name (see `rekep tasks`); default block_in_tray")
+    demo.add_argument("--seed", type=int, help="scene randomization seed (default 0)")
+    demo.add_argument("--out", help="directory for the annotated image etc. (default out/demo)")
     demo.add_argument(
         "--keypoints",
         choices=["proposed", "annotated"],
-        default="proposed",
-        help="proposed: keypoints from the rendered RGB-D; annotated: the task's anchors",
+        help="proposed (default): keypoints from the rendered RGB-D; annotated: the task's anchors",
     )
     demo.add_argument(
         "--backend",
-        default="casadi",
         help="sub-goal solver: casadi (joint space, default), scipy, rekep_baseline",
     )
+    add_settings_options(demo)
     demo.set_defaults(func=_cmd_demo)
 
     tasks = sub.add_parser("tasks", help="list the simulated tasks")
     tasks.set_defaults(func=_cmd_tasks)
     add_solve_parser(sub)
     add_bench_parser(sub)
+    add_config_parser(sub)
     return parser
 
 
