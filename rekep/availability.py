@@ -21,7 +21,8 @@ EXTRA_FOR_MODULE: dict[str, str] = {
     "rerun": "viz",
     "imageio_ffmpeg": "viz",
     "matplotlib": "viz",
-    "ray": "ray",
+    "ray": "bench",
+    "tqdm": "bench",
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from rekep.bench_cli import add_bench_parser
 from rekep.config_cli import add_config_parser, add_settings_options, settings_from_args
@@ -30,17 +31,40 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         "run.out": args.out, "solver.backend": args.backend,
     })  # fmt: skip
     config = episode_config(settings)
+    recorder = None
+    if args.record:
+        from rekep.record.rerun_recorder import RerunRecorder
+
+        recorder = RerunRecorder(args.record)
 
     def on_stage(line: str) -> None:
         print(line, flush=True)
 
-    result = run_episode(config, on_event=on_stage)
+    try:
+        result = run_episode(config, on_event=on_stage, recorder=recorder,
+                             video_path=Path(args.video) if args.video else None)  # fmt: skip
+    finally:
+        if recorder is not None:
+            recorder.close()
+    if args.record:
+        print(f"recording: {args.record} (open it with: rerun {args.record})")
+    if args.video:
+        print(f"video: {args.video}")
     if result.annotated_image_path is not None:
         print(f"annotated keypoints: {result.annotated_image_path}")
     if result.failure:
         print(f"failure: {result.failure}")
     print(f"success: {'true' if result.success else 'false'}")
     return 0 if result.success else 1
+
+
+def _cmd_view(args: argparse.Namespace) -> int:
+    from rekep.record.viewer import open_viewer, verify_recording
+
+    if args.verify:
+        print(verify_recording(args.recording))
+        return 0
+    return open_viewer(args.recording, allow_analytics=args.allow_analytics)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,8 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         help="sub-goal solver: casadi (joint space, default), scipy, rekep_baseline",
     )
+    demo.add_argument("--record", metavar="FILE.rrd", help="write a Rerun recording of the run")
+    demo.add_argument("--video", metavar="FILE.mp4", help="film the run from a recorder camera")
     add_settings_options(demo)
     demo.set_defaults(func=_cmd_demo)
+
+    view = sub.add_parser("view", help="open a .rrd recording in the Rerun viewer")
+    view.add_argument("recording", help="a .rrd file written with --record")
+    view.add_argument("--verify", action="store_true",
+                      help="only check that the file loads (rerun rrd verify); no window")
+    view.add_argument("--allow-analytics", action="store_true",
+                      help="leave the viewer's anonymous usage analytics as configured "
+                           "(default: disable them before opening)")  # fmt: skip
+    view.set_defaults(func=_cmd_view)
 
     tasks = sub.add_parser("tasks", help="list the simulated tasks")
     tasks.set_defaults(func=_cmd_tasks)

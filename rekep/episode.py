@@ -27,6 +27,7 @@ from rekep.planner import (
     plan_stage,
 )
 from rekep.program import ConstraintProgram, Stage, load_program
+from rekep.record.recorder import Recorder
 from rekep.robot import GraspConfig, grasp, release
 from solvers.forward_model import move_held_keypoints
 from solvers.kinematics import RobotModel
@@ -130,20 +131,36 @@ def _object_points(
 
 
 def _measured_cost(
-    stage: Stage, held: tuple[int, ...], ee: NDArray[np.float64], positions: NDArray[np.float64]
+    stage: Stage,
+    held: tuple[int, ...],
+    ee: NDArray[np.float64],
+    positions: NDArray[np.float64],
+    rec: Recorder,
 ) -> float:
-    values = [f(ee, positions) for _, f in bind_constraints(stage.subgoal_constraints, held)]
-    return float(max(values)) if values else 0.0
+    named = bind_constraints(stage.subgoal_constraints, held)
+    costs = {name: float(f(ee, positions)) for name, f in named}
+    rec.log_constraint_costs(costs)
+    return max(costs.values()) if costs else 0.0
 
 
 def run_episode(
-    config: EpisodeConfig, on_event: Callable[[str], None] | None = None
+    config: EpisodeConfig,
+    on_event: Callable[[str], None] | None = None,
+    *,
+    recorder: Recorder | None = None,
+    video_path: Path | None = None,
 ) -> EpisodeResult:
-    """Run one episode headless and judge it with the task's physical success check."""
+    """Run one episode headless and judge it with the task's physical success check.
+
+    ``recorder`` receives the observation, keypoints, program, sub-goals, paths, hand poses
+    and stage events (e.g. a :class:`~rekep.record.rerun_recorder.RerunRecorder`; the caller
+    closes it); ``video_path`` films the run from a recorder camera to an MP4.
+    """
     from rekep.sim import GRASP_MODE, HOME_Q, Panda, SimWorld, get_task_class
     from rekep.sim.keypoint_modes import task_keypoints
 
     emit = on_event or (lambda line: logger.info(line))
+    rec = recorder or Recorder()
     task_cls = get_task_class(config.task)
     started = time.perf_counter()
     with SimWorld() as world:
@@ -151,7 +168,11 @@ def run_episode(
         task = task_cls(world)
         panda.reset_joints(HOME_Q, width=0.08)
         task.reset(config.seed)
+        video = _start_video(world, task.camera(), video_path)
         rgbd, segmentation = task.camera().render(world.client)
+        rec.set_time(world.sim_time)
+        rec.log_observation(rgbd)
+        rec.log_hand(panda.hand_pose())
         failure: str | None = None
         reports: list[StageReport] = []
         stage_plans: list[StagePlan] = []
@@ -170,25 +191,28 @@ def run_episode(
             except KeypointError as exc:
                 raise _StageFailure(str(exc)) from exc
             emit(f"keypoints: {len(keypoints)} ({config.keypoint_mode}), anchors {mapping}")
+            rec.log_keypoints(keypoints.positions, object_ids=keypoints.object_ids.tolist())
+            if keypoints.annotated_image is not None:
+                rec.log_annotated_image(keypoints.annotated_image)
             if config.out_dir is not None and keypoints.annotated_image is not None:
                 image_path = save_png(
                     Path(config.out_dir) / "keypoints.png", keypoints.annotated_image
                 )
-            program = load_program(task.resolved_program(mapping), num_keypoints=len(keypoints))
-            _execute(
-                program,
-                keypoints,
-                rgbd.points_world(),
-                segmentation,
-                panda,
-                config,
-                emit,
-                reports,
-                stage_plans,
-            )
+            program_text = task.resolved_program(mapping)
+            rec.log_program(program_text)
+            program = load_program(program_text, num_keypoints=len(keypoints))
+            context = _Context(panda, config, emit, rec, world)
+            _execute(program, keypoints, rgbd.points_world(), segmentation, context,
+                     reports, stage_plans)  # fmt: skip
         except _StageFailure as exc:
             failure = str(exc)
+        finally:
+            if video is not None:
+                video.close()
         outcome = task.success()
+        rec.set_time(world.sim_time)
+        rec.log_stage(len(reports), "success" if outcome.success and failure is None
+                      else f"failure: {failure or 'task check failed'}")  # fmt: skip
         if failure is None and not outcome.success:
             failure = f"task check failed: {outcome.details}"
         if config.out_dir is not None and keypoints is not None and stage_plans:
@@ -210,18 +234,40 @@ def run_episode(
     )
 
 
+def _start_video(world: Any, task_camera: Any, path: Path | None) -> Any:
+    if path is None:
+        return None
+    from rekep.record.sim_video import SimVideo, recorder_camera
+
+    return SimVideo(world, recorder_camera(task_camera), path)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What stage execution talks to: the arm, settings, progress lines, the recorder."""
+
+    panda: Any
+    config: EpisodeConfig
+    emit: Callable[[str], None]
+    rec: Recorder
+    world: Any
+
+    def moved(self) -> None:
+        self.rec.set_time(self.world.sim_time)
+        self.rec.log_hand(self.panda.hand_pose())
+
+
 def _execute(
     program: ConstraintProgram,
     keypoints: Keypoints,
     cloud: NDArray[np.float64],
     labels: NDArray[np.int64],
-    panda: Any,
-    config: EpisodeConfig,
-    emit: Callable[[str], None],
+    ctx: _Context,
     reports: list[StageReport],
     stage_plans: list[StagePlan],
 ) -> None:
     """Plan and execute every stage; raises _StageFailure with a named reason."""
+    panda, config, emit, rec = ctx.panda, ctx.config, ctx.emit, ctx.rec
     positions = keypoints.positions.copy()
     grasped: set[int] = set()
     planner = config.planner_config()
@@ -241,6 +287,9 @@ def _execute(
         )
         stage_plans.append(plan)
         sub = plan.subgoal
+        rec.set_time(ctx.world.sim_time)
+        rec.log_subgoal(stage.number, sub.pose)
+        rec.log_path(np.array([T[:3, 3] for T in _control_poses(plan)]))
         head = f"stage {stage.number}/{program.num_stages}"
         solve_note = f"sub-goal {sub.status} in {sub.wall_time_s * 1000:.0f} ms"
         if not sub.feasible:
@@ -253,6 +302,7 @@ def _execute(
             result = grasp(
                 panda, sub.pose, _object_points(keypoints, index, cloud, labels), config.grasp
             )
+            ctx.moved()
             if not result.held:
                 raise _StageFailure(f"grasp missed: {head}: {result.reason}")
             grasped.add(index)
@@ -263,11 +313,12 @@ def _execute(
             waypoints = _control_poses(plan)
             for T in waypoints[1:]:
                 panda.move_to_pose(T)
+                ctx.moved()
             T_end = panda.hand_pose()
             positions = move_held_keypoints(positions, held_mask, T_now, T_end)
             if held and panda.gripper_width() < config.grasp.min_width_m:
                 raise _StageFailure(f"grasp lost: {head}: the gripper closed during transport")
-            measured = _measured_cost(stage, held, T_end[:3, 3], positions)
+            measured = _measured_cost(stage, held, T_end[:3, 3], positions, rec)
             if measured > planner.tolerance * 2:
                 raise _StageFailure(
                     f"sub-goal not reached: {head}: measured cost {measured:.3f} after execution"
@@ -279,6 +330,7 @@ def _execute(
                 event += "; released"
         seconds = time.perf_counter() - t0
         reports.append(StageReport(stage.number, event, seconds, sub.feasible, measured))
+        rec.log_stage(stage.number, event)
         emit(f"{head}: {event} [{seconds:.1f} s]")
 
 

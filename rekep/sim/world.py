@@ -88,6 +88,7 @@ class SimWorld:
         self.steps_taken = 0
         self._robot_bodies: list[int] = []
         self._close_callbacks: list[Callable[[], None]] = []
+        self._step_listeners: list[Callable[[SimWorld], None]] = []
         cid = self.client
         p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=cid)
         p.setGravity(0.0, 0.0, gravity, physicsClientId=cid)
@@ -155,8 +156,15 @@ class SimWorld:
             raise SimulationError(f"step count must be >= 0, got {n}")
         for _ in range(n):
             p.stepSimulation(physicsClientId=self.client)
-        self.steps_taken += n
-        self.sim_time += n * TIME_STEP
+            self.steps_taken += 1
+            self.sim_time += TIME_STEP
+            for listener in self._step_listeners:
+                listener(self)
+
+    def add_step_listener(self, listener: Callable[[SimWorld], None]) -> None:
+        """Call ``listener(world)`` after every physics step (e.g. a video recorder that
+        renders every k-th step). Keep it cheap: it runs inside every motion."""
+        self._step_listeners.append(listener)
 
     # ------------------------------------------------------------------ bodies
     def add_box(
