@@ -98,3 +98,30 @@ def test_composite_forwards_to_every_recorder() -> None:
     both.log_program("x")  # the base class ignores it
     stage = ("stage", (2, "backtrack"))
     assert calls == [("time", 1.5), ("time", 1.5), stage, stage]
+
+
+def test_bench_report_writes_markdown_and_plots(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="viz extra")
+    from rekep.record.bench_report import write_bench_report
+
+    results = {
+        "tasks": {
+            "block_in_tray": {"episodes": 10, "successes": 9, "success_rate": 0.9,
+                              "ci95": [0.6, 0.98], "episode_s_median": 4.2,
+                              "failures": {"grasp missed": 1}},
+            "stack_blocks": {"episodes": 10, "successes": 10, "success_rate": 1.0,
+                             "ci95": [0.72, 1.0], "episode_s_median": None, "failures": {}},
+        },
+        "mean_success": 0.95,
+        "latency_ms": {"proposal": 80.0, "tracking": None, "subgoal": 3.0, "path": 8.0},
+        "loop_hz_median": None,
+        "config": {"seeds": 10},
+    }  # fmt: skip
+    report = write_bench_report(results, tmp_path / "rep", [{"wall_time_s": 4.0}] * 5)
+    text = report.read_text()
+    assert "| block_in_tray | 10 | 9 | 0.90 | 0.60-0.98 | 4.2 | grasp missed 1 |" in text
+    assert "| stack_blocks | 10 | 10 | 1.00 | 0.72-1.00 | - | - |" in text
+    for png in ("success_per_task.png", "latency_per_module.png", "episode_seconds.png"):
+        assert (tmp_path / "rep" / png).read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ConfigurationError, match="no tasks"):
+        write_bench_report({"tasks": {}}, tmp_path / "empty")
