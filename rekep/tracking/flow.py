@@ -1,0 +1,289 @@
+"""The ``flow`` tracker: pyramidal Lucas-Kanade on the images, depth back-projection.
+
+Each update, for every visible point:
+
+1. guess its new pixel: the previous pixel plus the image motion the camera's own motion
+   gives its last 3D position (zero for a static camera; works for a moving one, since
+   every observation carries its ``T_world_camera``);
+2. track it from the previous grey frame with pyramidal LK, then back again; a
+   forward-backward error above ``fb_threshold_px`` or a failed LK status -> lost;
+3. a pixel within ``border_px`` of the image edge -> lost (left the image);
+4. read the depth under it (:func:`rekep.tracking.backprojection.depth_at_pixels`: median
+   of the valid depth in a small window, bilinear on smooth surfaces); too little valid
+   depth (holes, NaN) -> lost;
+5. back-project to the world; a jump of more than ``max_jump_m`` from the last position
+   -> lost (LK slid onto another surface).
+
+Lost points keep their last world position and report ``visible=False``.
+
+Re-detection (``redetect=True``), tried every update for each lost point:
+
+* if it was seen before: take the ``(2 patch_radius + 1)^2`` grey patch around it in the
+  frame where it was last tracked, search it by normalized cross-correlation within
+  ``search_radius`` px of where its last 3D position projects now; a score of at least
+  ``min_match_score`` is refined by LK from that last-seen frame (with the same
+  forward-backward check, border, depth and jump tests). Where it should project now: its
+  last 3D position moved by the median 3D motion, since it was lost, of the still
+  visible points that were within ``neighbour_radius_m`` of it then (rigid objects carry
+  their hidden points along); with no such neighbour, its last 3D position.
+* if it was never seen (occluded or out of view at start): it reappears when its 3D
+  position projects into the image onto a surface at the depth it should have (within
+  ``occlusion_tolerance_m``), i.e. when a static point is uncovered.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rekep.observation import RGBD
+from rekep.tracking import lk
+from rekep.tracking.backprojection import (
+    backproject,
+    depth_at_pixels,
+    inside_image,
+    surface_visible,
+)
+from rekep.tracking.base import TrackingError, TrackResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    """Settings of :class:`FlowTracker` (pixels, metres).
+
+    Attributes:
+        win_size: LK window side in pixels (odd). max_level: pyramid levels above full size.
+        fb_threshold_px: forward-backward consistency threshold, pixels.
+        border_px: points nearer the image edge than this are lost, pixels.
+        depth_radius: depth window radius, pixels ((2r+1)^2 window).
+        min_valid_depth_fraction: fewer valid depth pixels in the window -> lost.
+        depth_tolerance_m: bilinear depth only when the 4 neighbours agree this well.
+        max_jump_m: a tracked point moving more than this in one update is lost; None: off.
+        occlusion_tolerance_m: at start and on reappearance, the depth under a point must
+            match its camera depth this well, else it is hidden.
+        redetect: try to recover lost points (see module docs).
+        neighbour_radius_m: neighbours within this distance predict a lost point's motion.
+        patch_radius: re-detection template radius, pixels. search_radius: its search
+            window radius, pixels. min_match_score: least NCC score accepted.
+    """
+
+    win_size: int = 21
+    max_level: int = 4
+    fb_threshold_px: float = 1.0
+    border_px: float = 3.0
+    depth_radius: int = 2
+    min_valid_depth_fraction: float = 0.5
+    depth_tolerance_m: float = 0.01
+    max_jump_m: float | None = 0.10
+    occlusion_tolerance_m: float = 0.02
+    redetect: bool = True
+    neighbour_radius_m: float = 0.05
+    patch_radius: int = 7
+    search_radius: int = 30
+    min_match_score: float = 0.8
+
+    def __post_init__(self) -> None:
+        if self.win_size < 5 or self.win_size % 2 == 0:
+            raise TrackingError(f"win_size must be an odd number >= 5 px, got {self.win_size}")
+        if not 0 <= self.max_level <= 6:
+            raise TrackingError(f"max_level must be in 0..6, got {self.max_level}")
+        positive = (
+            "fb_threshold_px", "depth_tolerance_m", "occlusion_tolerance_m", "neighbour_radius_m"
+        )
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise TrackingError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.border_px < 0 or self.depth_radius < 0:
+            raise TrackingError("border_px and depth_radius must be >= 0")
+        if not 0 < self.min_valid_depth_fraction <= 1:
+            raise TrackingError("min_valid_depth_fraction must be in (0, 1]")
+        if self.max_jump_m is not None and not self.max_jump_m > 0:
+            raise TrackingError(f"max_jump_m must be > 0 or None, got {self.max_jump_m}")
+        if self.patch_radius < 2 or self.search_radius < 1:
+            raise TrackingError("patch_radius must be >= 2 px and search_radius >= 1 px")
+        if not -1 <= self.min_match_score <= 1:
+            raise TrackingError("min_match_score is an NCC score in [-1, 1]")
+
+
+class FlowTracker:
+    """Keypoint tracker on RGB-D images (see the module docs for the algorithm).
+
+    Args:
+        config: a :class:`FlowConfig`; keyword overrides may be given instead
+            (``FlowTracker(fb_threshold_px=0.5)``).
+    """
+
+    name = "flow"
+    privileged = False
+    needs_images = True
+
+    def __init__(self, config: FlowConfig | None = None, **overrides: object) -> None:
+        base = config or FlowConfig()
+        if overrides:
+            try:
+                base = replace(base, **overrides)  # type: ignore[arg-type]
+            except TypeError as exc:
+                raise TrackingError(f"unknown FlowConfig setting: {exc}") from exc
+        self.config = base
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, observation: RGBD, points_world: ArrayLike, time_s: float) -> None:
+        """Begin tracking (K, 3) world points; hidden or out-of-view ones start lost."""
+        if not isinstance(observation, RGBD):
+            raise TrackingError("flow tracker needs an RGBD observation to start")
+        pts = np.asarray(points_world, dtype=np.float64)
+        if pts.ndim != 2 or pts.shape[1] != 3 or not np.all(np.isfinite(pts)):
+            raise TrackingError(f"points_world must be finite (K, 3) metres, got {pts.shape}")
+        K = pts.shape[0]
+        gray = lk.to_gray(observation.rgb)
+        pix = observation.project(pts).astype(np.float32)
+        seen = self._surface_matches(observation, pix, pts)
+        self._pos = pts.copy()
+        self._pix = np.where(seen[:, None], pix, np.nan).astype(np.float32)
+        self._vis = seen
+        self._seen_gray: list[NDArray[np.uint8] | None] = [gray if s else None for s in seen]
+        self._seen_pix = self._pix.copy()
+        # per point: (positions, visibility) of all points when it was last seen
+        snapshot = (self._pos.copy(), seen.copy())
+        self._anchor = [snapshot] * K
+        self._prev_gray = gray
+        self._prev_obs = observation
+        self._started = True
+        if K and not seen.all():
+            logger.info("flow tracker: %d of %d keypoints hidden at start", int((~seen).sum()), K)
+
+    def update(self, observation: RGBD | None, time_s: float) -> TrackResult:
+        """Track to ``observation``; returns (K, 3) positions and (K,) visibility."""
+        if not self._started:
+            raise TrackingError("flow tracker: call start() before update()")
+        if not isinstance(observation, RGBD):
+            raise TrackingError("flow tracker needs an RGBD observation on every update")
+        gray = lk.to_gray(observation.rgb)
+        if gray.shape != self._prev_gray.shape:
+            raise TrackingError(
+                f"image size changed from {self._prev_gray.shape} to {gray.shape}; restart"
+            )
+        idx = np.flatnonzero(self._vis)
+        if idx.size:
+            snapshot = (self._pos.copy(), self._vis.copy())
+            self._track_visible(idx, gray, observation)
+            for k in idx[~self._vis[idx]]:
+                self._anchor[k] = snapshot
+        if self.config.redetect:
+            for k in np.flatnonzero(~self._vis):
+                self._redetect(int(k), gray, observation)
+        self._prev_gray, self._prev_obs = gray, observation
+        return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
+
+    # ------------------------------------------------------------------ steps
+    def _track_visible(self, idx: NDArray[np.intp], gray: NDArray[np.uint8], obs: RGBD) -> None:
+        cfg = self.config
+        p0 = self._pix[idx]
+        guess = p0 + self._camera_flow(self._pos[idx], obs)
+        p1, ok, _ = lk.track_fb(
+            self._prev_gray, gray, p0, guess, win_size=cfg.win_size,
+            max_level=cfg.max_level, fb_threshold_px=cfg.fb_threshold_px,
+        )
+        world, ok = self._measure(obs, p1, ok, self._pos[idx])
+        self._vis[idx] = ok
+        good = idx[ok]
+        self._pix[good] = p1[ok]
+        self._pos[good] = world[ok]
+        for k in good:
+            self._seen_gray[k] = gray
+        self._seen_pix[good] = p1[ok]
+        self._pix[idx[~ok]] = np.nan
+
+    def _predict_hidden(self, k: int) -> NDArray[np.float64]:
+        """(1, 3) where lost point ``k`` should be now, from its neighbours' motion."""
+        anchor_pos, anchor_vis = self._anchor[k]
+        near = np.linalg.norm(anchor_pos - anchor_pos[k], axis=1) <= self.config.neighbour_radius_m
+        near &= anchor_vis & self._vis
+        near[k] = False
+        if not near.any():
+            return self._pos[k : k + 1].copy()
+        motion = np.median(self._pos[near] - anchor_pos[near], axis=0)
+        return self._pos[k : k + 1] + motion
+
+    def _redetect(self, k: int, gray: NDArray[np.uint8], obs: RGBD) -> None:
+        cfg = self.config
+        expected = self._predict_hidden(k)
+        predicted = obs.project(expected).astype(np.float32)
+        if not inside_image(predicted, obs.width, obs.height, cfg.border_px)[0]:
+            return
+        seen_gray = self._seen_gray[k]
+        if seen_gray is None:  # never seen: a static point that gets uncovered
+            if self._surface_matches(obs, predicted, self._pos[k : k + 1])[0]:
+                self._accept(k, predicted[0], self._pos[k], gray)
+            return
+        template = lk.patch_around(seen_gray, self._seen_pix[k], cfg.patch_radius)
+        if template is None:
+            return
+        found = lk.search_patch(gray, template, predicted[0], cfg.search_radius)
+        if found is None or found[1] < cfg.min_match_score:
+            return
+        p1, ok, _ = lk.track_fb(
+            seen_gray, gray, self._seen_pix[k : k + 1], found[0][None, :],
+            win_size=cfg.win_size, max_level=cfg.max_level, fb_threshold_px=cfg.fb_threshold_px,
+        )
+        world, ok = self._measure(obs, p1, ok, expected)
+        if ok[0]:
+            logger.debug("flow tracker: keypoint %d re-detected (NCC %.2f)", k, found[1])
+            self._accept(k, p1[0], world[0], gray)
+
+    def _accept(
+        self, k: int, pixel: NDArray[np.float32], world: NDArray[np.float64],
+        gray: NDArray[np.uint8],
+    ) -> None:
+        self._vis[k] = True
+        self._pix[k] = pixel
+        self._seen_pix[k] = pixel
+        self._pos[k] = world
+        self._seen_gray[k] = gray
+
+    # ------------------------------------------------------------------ geometry
+    def _measure(
+        self, obs: RGBD, pixels: NDArray[np.float32], ok: NDArray[np.bool_],
+        last: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """World points under tracked pixels, and which of them pass border/depth/jump."""
+        cfg = self.config
+        ok = ok & inside_image(pixels, obs.width, obs.height, cfg.border_px)
+        world = np.full((pixels.shape[0], 3), np.nan)
+        if not ok.any():
+            return world, ok
+        z, has_z = depth_at_pixels(
+            obs.depth, pixels[ok], radius=cfg.depth_radius,
+            min_valid_fraction=cfg.min_valid_depth_fraction, tolerance_m=cfg.depth_tolerance_m,
+        )
+        world[ok] = backproject(obs, pixels[ok], z)
+        ok = ok.copy()
+        ok[ok] = has_z
+        if cfg.max_jump_m is not None:
+            with np.errstate(invalid="ignore"):
+                ok &= np.linalg.norm(world - last, axis=1) <= cfg.max_jump_m
+        return world, ok
+
+    def _surface_matches(
+        self, obs: RGBD, pixels: NDArray[np.float32], points: NDArray[np.float64]
+    ) -> NDArray[np.bool_]:
+        """(N,) True where the points project inside the image onto their own surface."""
+        cfg = self.config
+        return surface_visible(
+            obs, pixels, points, border_px=cfg.border_px, radius=cfg.depth_radius,
+            min_valid_fraction=cfg.min_valid_depth_fraction,
+            occlusion_tolerance_m=cfg.occlusion_tolerance_m,
+        )
+
+    def _camera_flow(self, points: NDArray[np.float64], obs: RGBD) -> NDArray[np.float32]:
+        """(N, 2) image motion of static 3D points from the previous camera to this one."""
+        if np.allclose(obs.T_world_camera, self._prev_obs.T_world_camera, atol=1e-9):
+            return np.zeros((points.shape[0], 2), np.float32)
+        shift = obs.project(points) - self._prev_obs.project(points)
+        return np.nan_to_num(shift, nan=0.0).astype(np.float32)
