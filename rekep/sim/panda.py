@@ -289,6 +289,35 @@ class Panda:
         self.open_gripper()
         return self.move_joints(HOME_Q)
 
+    # ------------------------------------------------------------------ streaming
+    # Non-blocking commands for a closed loop that steps physics itself (see
+    # rekep.loop.sim_robot): they set motor targets and return without stepping.
+    @property
+    def arm_target(self) -> NDArray[np.float64]:
+        """(7,) joint angles the arm motors currently track, radians."""
+        return self._q_cmd.copy()
+
+    def set_arm_target(self, q: ArrayLike) -> None:
+        """Track (7,) joint angles (clipped to the limits) from now on; does not step."""
+        q_arr = np.asarray(q, dtype=np.float64).reshape(7)
+        if not np.all(np.isfinite(q_arr)):
+            raise SimulationError("arm target contains NaN or inf")
+        self._command_arm(np.clip(q_arr, ARM_LOWER, ARM_UPPER))
+
+    def ik_step(self, T_world_tcp: ArrayLike, q_seed: ArrayLike) -> NDArray[np.float64] | None:
+        """Fast IK for a streamed target near ``q_seed`` (7,): a few rounds, None if the
+        residual stays above 5 mm or 0.05 rad."""
+        return self._ik.solve(T_world_tcp, q_seed, null_space_rounds=1, max_rounds=5)
+
+    def set_gripper(self, close: bool, force: float = DEFAULT_GRIP_FORCE) -> None:
+        """Start squeezing with ``force`` newtons per finger (``close``) or opening fully;
+        does not step (the width follows as physics steps)."""
+        if force <= 0:
+            raise SimulationError(f"grip force must be positive newtons, got {force}")
+        self._finger_cmd = 0.0 if close else FINGER_MAX
+        self._grip_force = float(force) if close else DEFAULT_GRIP_FORCE
+        self._command_fingers(max_velocity=0.1 if close else 0.2)
+
     # ------------------------------------------------------------------ gripper
     def open_gripper(self, width: float = 2 * FINGER_MAX, timeout_s: float = 1.0) -> float:
         """Open to ``width`` metres (at most 0.08); returns the width reached."""

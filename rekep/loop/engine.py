@@ -1,0 +1,277 @@
+"""The closed-loop engine: a fixed-rate planner tick decoupled from physics stepping.
+
+Every tick of ``1 / hz`` robot seconds: observe (only as often as the tracker needs images),
+track the keypoints, update the held-object model, let the stage machine check path
+constraints (backtrack) and the measured sub-goal (advance / act), re-solve the current
+stage warm (:func:`rekep.planner.plan_stage` from the previous sub-goal and the current
+joints), and stream the next target to the robot as joint targets; then
+:meth:`~rekep.loop.robot_interface.LoopRobot.advance` lets robot time pass (the simulator
+steps its physics there). A solution with ``feasible=False`` is never executed (the arm
+holds its last target and the tick is counted); a solver exception inside a tick is caught
+and counted the same way; either one lasting ``infeasible_timeout_s`` ends the episode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rekep.keypoint_set import Keypoints
+from rekep.loop.config import LoopConfig
+from rekep.loop.held_model import HeldObjectModel
+from rekep.loop.primitives import GraspPrimitive, ReleasePrimitive, Step
+from rekep.loop.robot_interface import LoopRobot
+from rekep.loop.stage_machine import StageMachine, StageObservation, Verdict
+from rekep.loop.tick_stats import TickStats
+from rekep.planner import plan_stage
+from rekep.poses import interpolate_poses, rotation_angle
+from rekep.program import ConstraintProgram, Stage
+from rekep.robot import closing_axis_from_points, with_closing_axis
+from rekep.tracking.base import PointTracker, TrackResult
+
+FloatArray = NDArray[np.float64]
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoopRun:
+    """What one run of the loop did. ``outcome`` is ``success`` or a named failure (see
+    :data:`rekep.loop.stage_machine.OUTCOMES`); latencies are per-tick medians in ms."""
+
+    outcome: str
+    reason: str
+    ticks: int
+    robot_time_s: float
+    backtracks: int
+    recoveries: int
+    infeasible_ticks: int
+    solver_exceptions: int
+    ik_failures: int
+    latency_ms: dict[str, float]
+    loop_hz_median: float
+    events: tuple[tuple[float, str, int, str], ...]
+
+    @property
+    def success(self) -> bool:
+        return self.outcome == "success"
+
+
+class ClosedLoop:
+    """Runs ``program`` on ``robot`` with ``tracker`` following ``keypoints``.
+
+    Args:
+        object_clouds: object id -> (N, 3) observed points at start (closing axis and the
+            floor clearance of grasps); shifted each grasp by the object's tracked motion.
+    """
+
+    def __init__(
+        self,
+        robot: LoopRobot,
+        tracker: PointTracker,
+        program: ConstraintProgram,
+        keypoints: Keypoints,
+        config: LoopConfig | None = None,
+        object_clouds: dict[int, FloatArray] | None = None,
+    ) -> None:
+        self.robot, self.tracker, self.program, self.keypoints = robot, tracker, program, keypoints
+        self.config = config or LoopConfig()
+        self.planner = replace(self.config.planner, lift_m=0.0)  # vias are the loop's job
+        self.clouds = object_clouds or {}
+        self.held = HeldObjectModel(keypoints, self.config.held)
+        self.machine = StageMachine(program, self.config.machine, robot.time_s)
+        self.stats = TickStats()
+        self._primitive: GraspPrimitive | ReleasePrimitive | None = None
+        self._track: TrackResult | None = None
+        self._q_cmd: FloatArray | None = None
+        self._bad_since: float | None = None
+        self._bad_kind = ""
+        self._enter_stage(robot.hand_pose())
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> LoopRun:
+        """Tick until the stage machine reaches a terminal outcome."""
+        robot, cfg = self.robot, self.config
+        self.tracker.start(robot.observe(), self.keypoints.positions, robot.time_s)
+        t0 = robot.time_s
+        tick = 0
+        while not self.machine.done:
+            if robot.time_s - t0 > cfg.episode_timeout_s:
+                self.machine.fail("timeout", f"episode over {cfg.episode_timeout_s:.0f} s",
+                                  robot.time_s)
+                break
+            self.tick(tick)
+            tick += 1
+            if not self.machine.done:
+                robot.advance(cfg.dt)
+        m = self.machine
+        return LoopRun(
+            outcome=str(m.outcome), reason=m.reason, ticks=tick,
+            robot_time_s=robot.time_s - t0, backtracks=m.backtracks, recoveries=m.recoveries,
+            infeasible_ticks=self.stats.infeasible_ticks,
+            solver_exceptions=self.stats.solver_exceptions, ik_failures=self.stats.ik_failures,
+            latency_ms=self.stats.medians(), loop_hz_median=self.stats.loop_hz_median(),
+            events=tuple(m.events),
+        )
+
+    def tick(self, index: int) -> None:
+        """One planner tick (see the module docstring)."""
+        robot, t = self.robot, self.robot.time_s
+        start = time.perf_counter()
+        observation = None
+        if self.tracker.needs_images and (index % self.config.observe_every == 0):
+            t_obs = time.perf_counter()
+            observation = robot.observe()
+            self.stats.add("observe", time.perf_counter() - t_obs)
+            start += time.perf_counter() - t_obs  # rendering is not planner + tracker time
+        t_track = time.perf_counter()
+        if observation is not None or not self.tracker.needs_images or self._track is None:
+            self._track = self.tracker.update(observation, t)
+        track = self._track
+        self.stats.add("tracking", time.perf_counter() - t_track)
+        T = robot.hand_pose()
+        self.held.update(T, track.positions, track.visible, robot.gripper_width())
+        positions = self.held.fused_positions(T, track.positions, track.visible)
+        target: FloatArray | None = None
+        if self._primitive is not None:
+            step = self._primitive.tick(robot, self.held, positions, t)
+            target = self._after_primitive(step, T, t)
+        else:
+            visible = track.visible | self.held.held_mask()
+            verdict = self.machine.update(
+                StageObservation(t, T[:3, 3], positions, self.held.held, visible)
+            )
+            target = self._after_verdict(verdict, T, positions, t)
+        if target is not None:
+            self._stream(target, T)
+        self.stats.add("total", time.perf_counter() - start)
+
+    # ------------------------------------------------------------------ decisions
+    def _stage(self) -> Stage:
+        return self.program.stages[self.machine.stage - 1]
+
+    def _enter_stage(self, T: FloatArray) -> None:
+        self._warm: FloatArray | None = None
+        self._goal: FloatArray | None = None
+        self._axis: FloatArray | None = None
+        self._vias_passed = 0
+        self._entry_T = T.copy()
+        self._entry_holding = self.held.holding
+        if self._stage().is_grasp_stage:
+            if self.held.holding:
+                self.held.release("re-entering a grasp stage")
+            self.robot.command_gripper(close=False)
+
+    def _after_primitive(self, step: Step, T: FloatArray, t: float) -> FloatArray | None:
+        if step.status == "running":
+            return step.target
+        self._primitive = None
+        verdict = self.machine.primitive_done(step.status == "ok", step.reason, t)
+        if verdict.action in ("advance", "retry"):
+            self._enter_stage(T)
+        return None
+
+    def _after_verdict(
+        self, verdict: Verdict, T: FloatArray, positions: FloatArray, t: float
+    ) -> FloatArray | None:
+        if verdict.action in ("done", "wait"):
+            return None
+        if verdict.action in ("advance", "backtrack", "retry"):
+            self._enter_stage(T)
+        if verdict.action == "act":
+            stage = self._stage()
+            if stage.is_grasp_stage:
+                index = int(stage.grasp_keypoint)  # type: ignore[arg-type]
+                goal = T if self._goal is None else self._goal
+                self._primitive = GraspPrimitive(
+                    index, goal, self._object_points(index, positions), self.config.grasp,
+                    self.config.primitive_timeout_s,
+                )
+            else:
+                self._primitive = ReleasePrimitive(self.config.grasp.approach_m,
+                                                   self.config.primitive_timeout_s)
+            return None
+        return self._solve(T, positions, t)
+
+    def _object_points(self, index: int, positions: FloatArray) -> FloatArray:
+        oid = int(self.keypoints.object_ids[index])
+        cloud = self.clouds.get(oid)
+        if cloud is None or len(cloud) == 0:
+            return np.zeros((0, 3))
+        mask = self.keypoints.object_ids == oid
+        shift = np.mean(positions[mask] - self.keypoints.positions[mask], axis=0)
+        return np.asarray(cloud, dtype=np.float64) + shift
+
+    # ------------------------------------------------------------------ solving
+    def _solve(self, T: FloatArray, positions: FloatArray, t: float) -> FloatArray | None:
+        stage = self._stage()
+        try:
+            plan = plan_stage(
+                stage, self.keypoints, positions, self.held.held, T, self.planner,
+                warm_start=self._warm, q_current=self.robot.joint_positions(),
+            )
+        except Exception as exc:  # a tick must survive any solver failure
+            logger.warning("tick solve raised %s: %s", type(exc).__name__, exc)
+            self.stats.solver_exceptions += 1
+            self._count_bad(t, "solver_error", f"solver raised {type(exc).__name__}: {exc}")
+            return None
+        self.stats.add("subgoal", plan.subgoal.wall_time_s)
+        self.stats.add("path", plan.path.wall_time_s)
+        if not plan.feasible:
+            self.stats.infeasible_ticks += 1
+            bad = plan.subgoal if not plan.subgoal.feasible else plan.path
+            self._count_bad(t, "infeasible", f"stage {stage.number}: {bad.reason}")
+            return None
+        self._bad_since = None
+        self._warm = plan.subgoal.pose
+        goal = np.array(plan.subgoal.pose)
+        if stage.is_grasp_stage:
+            if self._axis is None:
+                index = int(stage.grasp_keypoint)  # type: ignore[arg-type]
+                self._axis = closing_axis_from_points(
+                    self._object_points(index, positions), T[:3, 0]
+                )
+            goal = with_closing_axis(goal, self._axis)
+        self._goal = goal
+        return self._next_waypoint(T, goal, stage)
+
+    def _count_bad(self, t: float, kind: str, reason: str) -> None:
+        if self._bad_since is None or self._bad_kind != kind:
+            self._bad_since, self._bad_kind = t, kind
+        if t - self._bad_since >= self.config.infeasible_timeout_s:
+            self.machine.fail(kind, reason, t)
+
+    def _next_waypoint(self, T: FloatArray, goal: FloatArray, stage: Stage) -> FloatArray:
+        vias: list[FloatArray] = []
+        if stage.is_grasp_stage:
+            pre = goal.copy()
+            pre[:3, 3] = goal[:3, 3] - self.config.grasp.approach_m * goal[:3, 2]
+            vias.append(pre)
+        elif self._entry_holding and self.config.lift_m > 0:
+            lift = self._entry_T.copy()
+            lift[2, 3] += self.config.lift_m
+            vias.append(lift)
+        while self._vias_passed < len(vias):
+            via = vias[self._vias_passed]
+            if np.linalg.norm(T[:3, 3] - via[:3, 3]) > self.config.waypoint_tol_m:
+                return via
+            self._vias_passed += 1
+        return goal
+
+    def _stream(self, target: FloatArray, T: FloatArray) -> None:
+        """Send a joint target a bounded step from the hand towards ``target``."""
+        cfg = self.config
+        dist = float(np.linalg.norm(target[:3, 3] - T[:3, 3]))
+        angle = rotation_angle(T[:3, :3], target[:3, :3])
+        alpha = min(1.0, cfg.lookahead_m / max(dist, 1e-9), cfg.lookahead_rad / max(angle, 1e-9))
+        carrot = interpolate_poses(T, target, np.array([alpha]))[0]
+        seed = self.robot.joint_positions() if self._q_cmd is None else self._q_cmd
+        q = self.robot.inverse_kinematics(carrot, seed)
+        if q is None:
+            self.stats.ik_failures += 1
+            return
+        self._q_cmd = np.asarray(q, dtype=np.float64)
+        self.robot.send_joint_targets(self._q_cmd)

@@ -1,0 +1,146 @@
+"""Which keypoints move with the hand, decided from the grasp, never from simulator objects.
+
+At a grasp, the held set is every keypoint sharing the grasped keypoint's object/mask id
+(:attr:`rekep.keypoint_set.Keypoints.object_ids`); when that id is unknown (negative), the
+keypoints within ``radius_m`` of the grasp point. Their positions are stored in the TCP
+frame at the moment of the grasp. Every tick the hold is verified:
+
+* by the gripper width (closed to nothing: the object is gone), and
+* by the held keypoints following the hand: the tracked positions of the visible held
+  keypoints must stay within ``follow_tolerance_m`` of where the hand carries them; after
+  ``lost_ticks`` consecutive ticks beyond it the hold is cleared (knocked out, slipped).
+
+Release clears it. Works the same on a real robot: it needs only the hand pose, the gripper
+width and tracked keypoints.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rekep.errors import ConfigurationError
+from rekep.keypoint_set import Keypoints
+from rekep.poses import invert_pose, transform_points
+
+FloatArray = NDArray[np.float64]
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeldModelConfig:
+    """Held-object model settings (metres, ticks)."""
+
+    radius_m: float = 0.05
+    follow_tolerance_m: float = 0.03
+    min_width_m: float = 0.005
+    lost_ticks: int = 3
+
+    def __post_init__(self) -> None:
+        if not (self.radius_m > 0 and self.follow_tolerance_m > 0 and self.min_width_m >= 0):
+            raise ConfigurationError("HeldModelConfig radii and tolerances must be positive")
+        if self.lost_ticks < 1:
+            raise ConfigurationError(f"lost_ticks must be >= 1, got {self.lost_ticks}")
+
+
+class HeldObjectModel:
+    """The keypoints held by one hand, with their offsets in the TCP frame."""
+
+    def __init__(self, keypoints: Keypoints, config: HeldModelConfig | None = None) -> None:
+        self.keypoints = keypoints
+        self.config = config or HeldModelConfig()
+        self._held: tuple[int, ...] = ()
+        self._in_tcp = np.zeros((0, 3))
+        self._bad_ticks = 0
+        self.last_event: str = ""
+        """Why the hold last changed (for logs and results)."""
+
+    @property
+    def held(self) -> tuple[int, ...]:
+        """Sorted indices of the held keypoints (empty when nothing is held)."""
+        return self._held
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
+    def held_mask(self) -> NDArray[np.bool_]:
+        """(K,) True for held keypoints."""
+        mask = np.zeros(len(self.keypoints), dtype=bool)
+        mask[list(self._held)] = True
+        return mask
+
+    def members(self, index: int, positions: FloatArray) -> tuple[int, ...]:
+        """Keypoints that move with keypoint ``index`` (same object id, else within radius)."""
+        ids = self.keypoints.object_ids
+        if ids[index] >= 0:
+            return tuple(int(i) for i in np.flatnonzero(ids == ids[index]))
+        near = np.linalg.norm(positions - positions[index], axis=1) <= self.config.radius_m
+        return tuple(int(i) for i in np.flatnonzero(near))
+
+    def grasp(self, index: int, T_world_tcp: FloatArray, positions: FloatArray) -> tuple[int, ...]:
+        """Record a grasp of keypoint ``index`` with the hand at ``T_world_tcp`` and the
+        keypoints at ``positions`` (K, 3); returns the held indices."""
+        if not 0 <= index < len(self.keypoints):
+            raise ConfigurationError(
+                f"grasp keypoint {index} out of range 0..{len(self.keypoints) - 1}"
+            )
+        self._held = self.members(index, positions)
+        self._in_tcp = transform_points(invert_pose(T_world_tcp), positions[list(self._held)])
+        self._bad_ticks = 0
+        self.last_event = f"grasped keypoint {index}: holding {list(self._held)}"
+        return self._held
+
+    def release(self, reason: str = "released") -> None:
+        """Forget the hold."""
+        if self._held:
+            logger.info("held model: cleared %s (%s)", list(self._held), reason)
+        self._held = ()
+        self._in_tcp = np.zeros((0, 3))
+        self._bad_ticks = 0
+        self.last_event = reason
+
+    def predicted(self, T_world_tcp: FloatArray) -> FloatArray:
+        """(H, 3) where the hand at ``T_world_tcp`` carries the held keypoints."""
+        return transform_points(T_world_tcp, self._in_tcp) if self._held else np.zeros((0, 3))
+
+    def update(
+        self,
+        T_world_tcp: FloatArray,
+        positions: FloatArray,
+        visible: NDArray[np.bool_],
+        gripper_width: float,
+    ) -> bool:
+        """Verify the hold against this tick's hand pose, tracked keypoints (K, 3) with their
+        (K,) visibility, and gripper width (metres). Returns whether something is held."""
+        if not self._held:
+            return False
+        if gripper_width < self.config.min_width_m:
+            self.release(f"gripper closed to {gripper_width * 1000:.1f} mm: nothing held")
+            return False
+        idx = list(self._held)
+        seen = np.asarray(visible, dtype=bool)[idx]
+        if seen.any():
+            error = np.linalg.norm(self.predicted(T_world_tcp) - positions[idx], axis=1)[seen]
+            if float(np.median(error)) > self.config.follow_tolerance_m:
+                self._bad_ticks += 1
+            else:
+                self._bad_ticks = 0
+        if self._bad_ticks >= self.config.lost_ticks:
+            self.release("held keypoints stopped following the hand")
+            return False
+        return True
+
+    def fused_positions(
+        self, T_world_tcp: FloatArray, positions: FloatArray, visible: NDArray[np.bool_]
+    ) -> FloatArray:
+        """(K, 3) tracked positions, with lost held keypoints filled in from the hand."""
+        out = np.array(positions, dtype=np.float64)
+        if self._held:
+            idx = np.asarray(self._held)
+            lost = ~np.asarray(visible, dtype=bool)[idx]
+            out[idx[lost]] = self.predicted(T_world_tcp)[lost]
+        return out

@@ -1,0 +1,148 @@
+"""Grasp and release primitives, ticked by the loop (never blocking).
+
+Each primitive is a small phase machine. Every tick it reads the hand pose and gripper
+width, may command the gripper, and returns a :class:`Step`: a TCP pose to stream towards
+(or None to hold), and whether it is still running, succeeded or failed (with the reason).
+Geometry follows :mod:`rekep.robot` (same :class:`~rekep.robot.GraspConfig`): descend
+``depth_m`` past the sub-goal along the approach axis (never closer than ``clearance_m`` to
+the lowest observed point of the object), close, verify by width, lift ``approach_m`` back
+along the approach axis and verify again by width and by the held keypoints following the
+hand (the :class:`~rekep.loop.held_model.HeldObjectModel` checks that every tick).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rekep.loop.held_model import HeldObjectModel
+from rekep.loop.robot_interface import LoopRobot
+from rekep.poses import rotation_angle
+from rekep.robot import GraspConfig
+
+FloatArray = NDArray[np.float64]
+OPEN_ENOUGH_M = 0.07
+"""A gripper at least this wide counts as open, metres."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One tick of a primitive: ``status`` is ``running``, ``ok`` or ``failed``."""
+
+    status: str
+    target: FloatArray | None = None
+    reason: str = ""
+
+
+def _near(T: FloatArray, target: FloatArray, pos_tol: float, ang_tol: float = 0.1) -> bool:
+    return bool(
+        np.linalg.norm(T[:3, 3] - target[:3, 3]) <= pos_tol
+        and rotation_angle(T[:3, :3], target[:3, :3]) <= ang_tol
+    )
+
+
+class GraspPrimitive:
+    """Descend, close, verify, lift, verify (see the module docstring).
+
+    Args:
+        keypoint: the grasped keypoint index.
+        T_subgoal: (4, 4) solved grasp pose (closing axis already chosen).
+        object_points: (N, 3) observed points of the object, metres (may be empty).
+        config: grasp geometry and the minimum held width.
+        phase_timeout_s: robot seconds allowed for each phase.
+    """
+
+    def __init__(
+        self,
+        keypoint: int,
+        T_subgoal: FloatArray,
+        object_points: FloatArray,
+        config: GraspConfig,
+        phase_timeout_s: float = 2.0,
+    ) -> None:
+        self.keypoint = keypoint
+        self.config = config
+        self.timeout = phase_timeout_s
+        approach = T_subgoal[:3, 2]
+        self.target = T_subgoal.copy()
+        self.target[:3, 3] = T_subgoal[:3, 3] + config.depth_m * approach
+        pts = np.asarray(object_points, dtype=np.float64).reshape(-1, 3)
+        if len(pts):
+            floor = float(np.nanmin(pts[:, 2])) + config.clearance_m
+            self.target[2, 3] = max(self.target[2, 3], floor)
+        self.phase = "descend"
+        self._since: float | None = None
+        self._last_width = np.inf
+        self._still = 0
+        self._lift: FloatArray | None = None
+
+    def _enter(self, phase: str, time_s: float) -> None:
+        self.phase, self._since = phase, time_s
+
+    def tick(
+        self, robot: LoopRobot, held: HeldObjectModel, positions: FloatArray, time_s: float
+    ) -> Step:
+        if self._since is None:
+            self._since = time_s
+        T, width = robot.hand_pose(), robot.gripper_width()
+        elapsed = time_s - self._since
+        if self.phase == "descend":
+            if _near(T, self.target, 0.005) or elapsed > self.timeout:
+                robot.command_gripper(close=True)
+                self._enter("close", time_s)
+            return Step("running", self.target)
+        if self.phase == "close":
+            self._still = self._still + 1 if abs(width - self._last_width) < 2e-4 else 0
+            self._last_width = width
+            if self._still < 3 and elapsed <= self.timeout:
+                return Step("running", None)
+            if width < self.config.min_width_m:
+                robot.command_gripper(close=False)
+                return Step("failed", None, f"gripper closed to {width * 1000:.1f} mm: missed")
+            held.grasp(self.keypoint, T, positions)
+            self._lift = T.copy()
+            self._lift[:3, 3] = T[:3, 3] - self.config.approach_m * T[:3, 2]
+            self._enter("lift", time_s)
+            return Step("running", self._lift)
+        assert self._lift is not None
+        if not held.holding:
+            robot.command_gripper(close=False)
+            return Step("failed", None, f"object slipped while lifting ({held.last_event})")
+        if _near(T, self._lift, 0.015) or elapsed > self.timeout:
+            return Step("ok", None, f"holding keypoints {list(held.held)} at "
+                        f"{width * 1000:.1f} mm")
+        return Step("running", self._lift)
+
+
+class ReleasePrimitive:
+    """Open the gripper, forget the hold, back away along the approach axis."""
+
+    def __init__(self, retreat_m: float = 0.10, phase_timeout_s: float = 1.5) -> None:
+        self.retreat_m = retreat_m
+        self.timeout = phase_timeout_s
+        self.phase = "open"
+        self._since: float | None = None
+        self._back: FloatArray | None = None
+
+    def tick(
+        self, robot: LoopRobot, held: HeldObjectModel, positions: FloatArray, time_s: float
+    ) -> Step:
+        if self._since is None:
+            self._since = time_s
+            robot.command_gripper(close=False)
+        T = robot.hand_pose()
+        elapsed = time_s - self._since
+        if self.phase == "open":
+            if robot.gripper_width() < OPEN_ENOUGH_M and elapsed <= self.timeout:
+                return Step("running", None)
+            held.release("released by the release primitive")
+            self._back = T.copy()
+            self._back[:3, 3] = T[:3, 3] - self.retreat_m * T[:3, 2]
+            self.phase, self._since = "retreat", time_s
+            return Step("running", self._back)
+        assert self._back is not None
+        if _near(T, self._back, 0.015) or elapsed > self.timeout:
+            return Step("ok", None, "released and retreated")
+        return Step("running", self._back)
