@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,6 +31,7 @@ from rekep.loop.tick_stats import TickStats
 from rekep.planner import plan_stage
 from rekep.poses import interpolate_poses, rotation_angle
 from rekep.program import ConstraintProgram, Stage
+from rekep.record.recorder import Recorder
 from rekep.robot import closing_axis_from_points, with_closing_axis
 from rekep.tracking.base import PointTracker, TrackResult
 
@@ -66,6 +68,10 @@ class ClosedLoop:
     Args:
         object_clouds: object id -> (N, 3) observed points at start (closing axis and the
             floor clearance of grasps); shifted each grasp by the object's tracked motion.
+        recorder: receives hand poses, tracked keypoints, sub-goals, stage events and the
+            stage's costs every tick (see :mod:`rekep.record`).
+        on_tick: called as ``on_tick(stage, robot_time_s)`` at the start of every tick (the
+            simulated episode fires armed disturbances from here).
     """
 
     def __init__(
@@ -76,6 +82,9 @@ class ClosedLoop:
         keypoints: Keypoints,
         config: LoopConfig | None = None,
         object_clouds: dict[int, FloatArray] | None = None,
+        *,
+        recorder: Recorder | None = None,
+        on_tick: Callable[[int, float], None] | None = None,
     ) -> None:
         self.robot, self.tracker, self.program, self.keypoints = robot, tracker, program, keypoints
         self.config = config or LoopConfig()
@@ -89,6 +98,9 @@ class ClosedLoop:
         self._q_cmd: FloatArray | None = None
         self._bad_since: float | None = None
         self._bad_kind = ""
+        self.recorder = recorder or Recorder()
+        self.on_tick = on_tick
+        self._events_logged = 0
         self._enter_stage(robot.hand_pose())
 
     # ------------------------------------------------------------------ run
@@ -120,6 +132,8 @@ class ClosedLoop:
     def tick(self, index: int) -> None:
         """One planner tick (see the module docstring)."""
         robot, t = self.robot, self.robot.time_s
+        if self.on_tick is not None:
+            self.on_tick(self.machine.stage, t)
         start = time.perf_counter()
         observation = None
         if self.tracker.needs_images and (index % self.config.observe_every == 0):
@@ -145,9 +159,27 @@ class ClosedLoop:
                 StageObservation(t, T[:3, 3], positions, self.held.held, visible)
             )
             target = self._after_verdict(verdict, T, positions, t)
+            self._record_costs(verdict)
         if target is not None:
             self._stream(target, T)
         self.stats.add("total", time.perf_counter() - start)
+        self._record(t, T, positions)
+
+    def _record(self, t: float, T: FloatArray, positions: FloatArray) -> None:
+        rec = self.recorder
+        rec.set_time(t)
+        rec.log_hand(T)
+        rec.log_keypoints(positions, object_ids=self.keypoints.object_ids.tolist())
+        events = self.machine.events
+        for _, action, stage, reason in events[self._events_logged:]:
+            rec.log_stage(stage, f"{action}: {reason}" if reason else action)
+        self._events_logged = len(events)
+
+    def _record_costs(self, verdict: Verdict) -> None:
+        costs = {"path_max": verdict.path_cost}
+        if np.isfinite(verdict.subgoal_cost):
+            costs["subgoal_max"] = verdict.subgoal_cost
+        self.recorder.log_constraint_costs(costs)
 
     # ------------------------------------------------------------------ decisions
     def _stage(self) -> Stage:
@@ -228,6 +260,7 @@ class ClosedLoop:
         self._bad_since = None
         self._warm = plan.subgoal.pose
         goal = np.array(plan.subgoal.pose)
+        self.recorder.log_subgoal(stage.number, goal)
         if stage.is_grasp_stage:
             if self._axis is None:
                 index = int(stage.grasp_keypoint)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,13 +22,16 @@ from rekep.keypoint_set import Keypoints
 from rekep.loop.config import LoopConfig
 from rekep.loop.result import ClosedLoopResult, stage_reports
 from rekep.program import load_program
+from rekep.record.recorder import Recorder
 from rekep.tracking.base import PointTracker
 from solvers.kinematics import RobotModel
 from solvers.subgoal import SUBGOAL_BACKENDS
 
 logger = logging.getLogger(__name__)
 
-TRACKERS = ("auto", "sim", "flow")
+TRACKERS = ("auto", "sim", "flow", "cotracker")
+DEFAULT_DISTURB_TIMING = {"knock_out": (2, 0.5), "move_target": (2, 0.5), "rotate_object": (1, 0.2)}
+"""kind -> (stage, delay in seconds of robot time) used when the config leaves them open."""
 """``auto``: ``flow`` when importable, else the privileged ``sim`` tracker (with a notice)."""
 
 
@@ -44,8 +48,17 @@ class ClosedLoopConfig:
     backend: str = "casadi"
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(planner=PANDA_WORKSPACE))
     anchor_tolerance_m: float = 0.03
+    disturbance: str | None = None
+    disturb_stage: int | None = None
+    disturb_delay_s: float | None = None
 
     def __post_init__(self) -> None:
+        kinds = tuple(DEFAULT_DISTURB_TIMING)
+        if self.disturbance not in (None, "auto", *kinds):
+            raise ConfigurationError(
+                f"disturbance must be None, 'auto' or one of {kinds}, "
+                f"got {self.disturbance!r}"
+            )
         if self.seed < 0:
             raise ConfigurationError(f"seed must be >= 0, got {self.seed}")
         if self.keypoint_mode not in ("proposed", "annotated"):
@@ -83,8 +96,35 @@ def make_loop_tracker(name: str, world: Any, keypoints: Keypoints) -> PointTrack
     return SimTracker(world.body_pose, keypoints.object_ids)  # type: ignore[return-value]
 
 
-def run_closed_loop_episode(config: ClosedLoopConfig) -> ClosedLoopResult:
-    """Run one closed-loop episode headless and judge it with the task's success check."""
+def disturbance_schedule(config: ClosedLoopConfig, supported: tuple[str, ...],
+                         num_stages: int) -> Any:  # fmt: skip
+    """The schedule ``config`` asks for. ``auto`` picks one of the task's supported kinds by
+    seed (so a bench run covers all kinds); default stage and delay per kind: knock the
+    object out and move the target 0.5 s into stage 2 (transport), rotate the object 0.2 s
+    into stage 1 (before the grasp closes)."""
+    from rekep.sim.disturbances import DisturbanceSchedule
+
+    if config.disturbance is None or not supported:
+        return None
+    kind = supported[config.seed % len(supported)] if config.disturbance == "auto" \
+        else config.disturbance
+    stage, delay = DEFAULT_DISTURB_TIMING[kind]
+    stage = min(config.disturb_stage or stage, num_stages)
+    delay = delay if config.disturb_delay_s is None else config.disturb_delay_s
+    return DisturbanceSchedule(kind, stage, delay, seed=config.seed)
+
+
+def run_closed_loop_episode(
+    config: ClosedLoopConfig,
+    *,
+    recorder: Recorder | None = None,
+    video_path: Path | None = None,
+) -> ClosedLoopResult:
+    """Run one closed-loop episode headless and judge it with the task's success check.
+
+    ``recorder`` gets the observation, keypoints, program and every tick (the caller closes
+    it); ``video_path`` films the run; ``config.disturbance`` arms a disturbance.
+    """
     from rekep.loop.engine import ClosedLoop
     from rekep.loop.sim_robot import SimRobot
     from rekep.sim import GRASP_MODE, HOME_Q, Panda, SimWorld, get_task_class
@@ -98,7 +138,15 @@ def run_closed_loop_episode(config: ClosedLoopConfig) -> ClosedLoopResult:
         panda.reset_joints(HOME_Q, width=0.08)
         task.reset(config.seed)
         camera = task.camera()
+        video = None
+        if video_path is not None:
+            from rekep.record.sim_video import SimVideo, recorder_camera
+
+            video = SimVideo(world, recorder_camera(camera), video_path)
         rgbd, segmentation = camera.render(world.client)
+        rec = recorder or Recorder()
+        rec.set_time(world.sim_time)
+        rec.log_observation(rgbd)
         try:
             keypoints, mapping = task_keypoints(
                 task, rgbd, segmentation, config.keypoint_mode, config.proposer,
@@ -112,7 +160,23 @@ def run_closed_loop_episode(config: ClosedLoopConfig) -> ClosedLoopResult:
                 tracker=config.tracker, privileged=False, terminal="perception",
                 loop_hz_median=float("nan"), backtracks=0, recovered=0,
             )
-        program = load_program(task.resolved_program(mapping), num_keypoints=len(keypoints))
+        if keypoints.annotated_image is not None:
+            rec.log_annotated_image(keypoints.annotated_image)
+        program_text = task.resolved_program(mapping)
+        rec.log_program(program_text)
+        program = load_program(program_text, num_keypoints=len(keypoints))
+        schedule = disturbance_schedule(config, tuple(task.disturbances()), program.num_stages)
+        fired: list[dict[str, Any]] = []
+        on_tick = None
+        if schedule is not None:
+            trigger = task.arm_disturbance(schedule)
+
+            def on_tick(stage: int, time_s: float) -> None:
+                event = trigger.maybe_fire(stage, time_s)
+                if event is not None:
+                    fired.append({"kind": schedule.kind, "stage": stage, "time_s": time_s,
+                                  "displacement_m": float(event.displacement_m)})  # fmt: skip
+                    rec.log_stage(stage, f"disturbance: {schedule.kind}")
         cloud = rgbd.points_world()
         clouds = {
             int(oid): cloud[(segmentation == oid) & np.all(np.isfinite(cloud), axis=-1)]
@@ -120,8 +184,12 @@ def run_closed_loop_episode(config: ClosedLoopConfig) -> ClosedLoopResult:
         }
         tracker = make_loop_tracker(config.tracker, world, keypoints)
         loop = ClosedLoop(SimRobot(panda, camera), tracker, program, keypoints,
-                          config.loop_config(), clouds)
-        run = loop.run()
+                          config.loop_config(), clouds, recorder=rec, on_tick=on_tick)
+        try:
+            run = loop.run()
+        finally:
+            if video is not None:
+                video.close()
         outcome = task.success()
     failure: str | None = None
     if not run.success:
@@ -139,4 +207,5 @@ def run_closed_loop_episode(config: ClosedLoopConfig) -> ClosedLoopResult:
         recovered=run.recoveries, latency_ms=run.latency_ms, ticks=run.ticks,
         robot_time_s=run.robot_time_s, infeasible_ticks=run.infeasible_ticks,
         solver_exceptions=run.solver_exceptions,
+        disturbances=tuple(fired),
     )

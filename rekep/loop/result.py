@@ -43,6 +43,7 @@ class ClosedLoopResult:
     robot_time_s: float = 0.0
     infeasible_ticks: int = 0
     solver_exceptions: int = 0
+    disturbances: tuple[dict[str, Any], ...] = ()
     annotated_image_path: Path | None = None
     plan_path: Path | None = None
 
@@ -69,6 +70,7 @@ class ClosedLoopResult:
             "robot_time_s": self.robot_time_s,
             "infeasible_ticks": self.infeasible_ticks,
             "solver_exceptions": self.solver_exceptions,
+            "disturbances": [dict(d) for d in self.disturbances],
         }
 
 

@@ -99,3 +99,36 @@ def test_block_knocked_out_of_the_hand_backtracks_and_recovers() -> None:
         assert run.backtracks >= 1 and run.recoveries >= 1
         assert run.outcome == "success", run.reason
         assert task.success().success
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("kind", ["knock_out", "move_target"])
+def test_armed_task_disturbance_fires_and_the_loop_still_succeeds(kind: str) -> None:
+    from rekep.loop.episode import ClosedLoopConfig, run_closed_loop_episode
+
+    result = run_closed_loop_episode(ClosedLoopConfig(
+        task="block_in_tray", seed=1000, keypoint_mode="annotated", tracker="sim",
+        disturbance=kind,
+    ))  # fmt: skip
+    assert [d["kind"] for d in result.disturbances] == [kind]
+    assert result.disturbances[0]["displacement_m"] > 0.04
+    assert result.success, result.failure
+    if kind == "knock_out":  # the object left the hand: the loop went back and re-grasped
+        assert result.backtracks >= 1 and result.recovered >= 1
+    assert result.to_dict()["disturbances"][0]["stage"] == 2
+
+
+def test_disturbance_config_is_validated() -> None:
+    from rekep.errors import ConfigurationError
+    from rekep.loop.episode import ClosedLoopConfig, disturbance_schedule
+
+    with pytest.raises(ConfigurationError, match="disturbance must be"):
+        ClosedLoopConfig(disturbance="earthquake")
+    both = ("knock_out", "move_target")
+    auto = [disturbance_schedule(ClosedLoopConfig(seed=s, disturbance="auto"), both, 2).kind
+            for s in (0, 1, 2)]  # fmt: skip
+    assert auto == ["knock_out", "move_target", "knock_out"]
+    late = disturbance_schedule(ClosedLoopConfig(disturbance="knock_out", disturb_stage=5),
+                                ("knock_out",), 3)  # fmt: skip
+    assert late.stage == 3
+    assert disturbance_schedule(ClosedLoopConfig(), ("knock_out",), 2) is None

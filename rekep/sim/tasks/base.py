@@ -7,6 +7,21 @@ Semantic anchors (:meth:`Task.anchors`) are points fixed in object frames, read 
 simulator's ground truth. They are PRIVILEGED: use them only for the annotated keypoint
 mode (keypoints placed at known semantic points) and to resolve the task's reference
 program; a planner under test must never read them otherwise.
+
+Disturbances (issue 6): every task offers :meth:`Task.disturbances` (kind -> ready
+:class:`~rekep.sim.disturbances.Disturbance`) built from two hooks, :meth:`Task.target_body`
+(what ``move_target`` moves) and :meth:`Task.manipulated_body` (what ``knock_out`` and
+``rotate_object`` act on). The defaults read the reference program and the anchors: the
+manipulated object owns the first grasped anchor, the target is the first other object of
+:meth:`Task.object_bodies`; tasks override them to name their objects explicitly, and narrow
+``disturbance_kinds`` when a kind makes no sense for them. A runner arms one with
+:meth:`Task.arm_disturbance` and calls ``trigger.maybe_fire(stage, world.sim_time)``:
+
+* open loop (:func:`rekep.episode.run_episode`): before planning each stage and once more
+  after executing it, so a ``delay_s`` > 0 fires after the stage's motion;
+* closed loop (:mod:`rekep.loop`): every tick, with the stage being executed.
+
+Firing is deterministic given the schedule's seed and the state when it fires.
 """
 
 from __future__ import annotations
@@ -23,11 +38,18 @@ from numpy.typing import NDArray
 
 from rekep.errors import ConfigurationError
 from rekep.sim.camera import Camera
+from rekep.sim.disturbances import (
+    DISTURBANCE_KINDS,
+    Disturbance,
+    DisturbanceSchedule,
+    DisturbanceTrigger,
+)
 from rekep.sim.world import SimWorld
 
 logger = logging.getLogger(__name__)
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_GRASP_LIST = re.compile(r"^grasp_keypoints\s*=\s*\[(.*)\]", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -102,10 +124,13 @@ class Task(ABC):
     description: ClassVar[str]
     instruction: ClassVar[str]
     reference_program: ClassVar[str]
+    disturbance_kinds: ClassVar[tuple[str, ...]] = DISTURBANCE_KINDS
+    """The disturbance kinds this task supports (a subset of ``DISTURBANCE_KINDS``)."""
 
     def __init__(self, world: SimWorld) -> None:
         self.world = world
         self.seed: int | None = None
+        self._rest_poses: dict[int, NDArray[np.float64]] = {}
 
     @abstractmethod
     def reset(self, seed: int) -> None:
@@ -121,6 +146,7 @@ class Task(ABC):
         contact compliance (micrometres); restoring makes a seed give identical poses
         whatever ran before. A body that moved more than 2 mm is left where physics put it.
         """
+        self._rest_poses = {body: np.array(T, dtype=np.float64) for body, T in poses.items()}
         for body, T in poses.items():
             self.world.set_body_pose(body, T)
         self.world.settle(max_steps=120, bodies=list(poses))
@@ -155,3 +181,72 @@ class Task(ABC):
         return resolve_reference_program(
             self.reference_program, anchor_to_index, known_anchors=self.anchor_objects()
         )
+
+    # ------------------------------------------------------------------ disturbances
+    def manipulated_body(self) -> int:
+        """Body id of the object the robot picks up (``knock_out``, ``rotate_object``).
+
+        Default: the object owning the first anchor in the reference program's
+        ``grasp_keypoints``; override to name it explicitly.
+        """
+        match = _GRASP_LIST.search(self.reference_program)
+        owners = self.anchor_objects()
+        names = _PLACEHOLDER.findall(match.group(1)) if match else []
+        for name in names:
+            if name in owners:
+                return owners[name]
+        raise ConfigurationError(
+            f"task {self.name!r}: no grasped anchor in its reference program; "
+            "override Task.manipulated_body()"
+        )
+
+    def target_body(self) -> int:
+        """Body id of the object the manipulated one goes to (``move_target``).
+
+        Default: the first body of :meth:`object_bodies` that is not manipulated.
+        """
+        held = self.manipulated_body()
+        for body in self.object_bodies().values():
+            if body != held:
+                return body
+        raise ConfigurationError(
+            f"task {self.name!r} has no target object; override Task.target_body()"
+        )
+
+    def rest_pose(self, body: int) -> NDArray[np.float64]:
+        """(4, 4) pose of ``body`` right after the last reset (its resting pose)."""
+        if body in self._rest_poses:
+            return self._rest_poses[body].copy()
+        return self.world.body_pose(body)
+
+    def disturbances(self) -> dict[str, Disturbance]:
+        """Kind -> ready disturbance for every kind in ``disturbance_kinds`` (see
+        :mod:`rekep.sim.disturbances` for what each does). Call after :meth:`reset`."""
+        held, target = self.manipulated_body(), self.target_body()
+        bodies = set(self.object_bodies().values())
+        others = tuple(sorted(bodies - {held}))
+        robots = tuple(self.world.robot_bodies)
+        made = {
+            "move_target": Disturbance(
+                "move_target", target, tuple(sorted(bodies - {target}))
+            ),
+            "knock_out": Disturbance(
+                "knock_out", held, others + robots, rest_pose=self.rest_pose(held)
+            ),
+            "rotate_object": Disturbance("rotate_object", held, others),
+        }
+        return {kind: made[kind] for kind in self.disturbance_kinds}
+
+    def arm_disturbance(self, schedule: DisturbanceSchedule) -> DisturbanceTrigger:
+        """A trigger that fires ``schedule`` when a runner reports its stage and time.
+
+        Raises:
+            ConfigurationError: the task does not support the schedule's kind.
+        """
+        available = self.disturbances()
+        if schedule.kind not in available:
+            raise ConfigurationError(
+                f"task {self.name!r} does not support disturbance {schedule.kind!r}; "
+                f"it supports {sorted(available)}"
+            )
+        return DisturbanceTrigger(schedule, available[schedule.kind], self.world)

@@ -144,6 +144,14 @@ class BlockInTray(Task):
         )
 
     # ------------------------------------------------------------------ semantics
+    def manipulated_body(self) -> int:
+        """The block (``knock_out`` and ``rotate_object`` act on it)."""
+        return self.block
+
+    def target_body(self) -> int:
+        """The tray (``move_target`` moves it)."""
+        return self.tray
+
     def anchors(self) -> dict[str, NDArray[np.float64]]:
         T_block = self.world.body_pose(self.block)
         T_tray = self.world.body_pose(self.tray)

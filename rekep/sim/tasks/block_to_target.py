@@ -145,6 +145,14 @@ class BlockToTarget(Task):
         )
 
     # ------------------------------------------------------------------ semantics
+    def manipulated_body(self) -> int:
+        """The block (``knock_out`` and ``rotate_object`` act on it)."""
+        return self.block
+
+    def target_body(self) -> int:
+        """The pad (``move_target`` moves it)."""
+        return self.pad
+
     def anchors(self) -> dict[str, NDArray[np.float64]]:
         T_block = self.world.body_pose(self.block)
         T_pad = self.world.body_pose(self.pad)

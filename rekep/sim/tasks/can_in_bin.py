@@ -154,6 +154,14 @@ class CanInBin(Task):
         )
 
     # ------------------------------------------------------------------ semantics
+    def manipulated_body(self) -> int:
+        """The can (``knock_out`` and ``rotate_object`` act on it)."""
+        return self.can
+
+    def target_body(self) -> int:
+        """The bin (``move_target`` moves it)."""
+        return self.bin
+
     def anchors(self) -> dict[str, NDArray[np.float64]]:
         T_can = self.world.body_pose(self.can)
         T_bin = self.world.body_pose(self.bin)

@@ -147,6 +147,14 @@ class StackBlocks(Task):
         )
 
     # ------------------------------------------------------------------ semantics
+    def manipulated_body(self) -> int:
+        """The red (``knock_out`` and ``rotate_object`` act on it)."""
+        return self.red
+
+    def target_body(self) -> int:
+        """The blue (``move_target`` moves it)."""
+        return self.blue
+
     def anchors(self) -> dict[str, NDArray[np.float64]]:
         T_red = self.world.body_pose(self.red)
         T_blue = self.world.body_pose(self.blue)
