@@ -7,12 +7,21 @@ from rekep.sim.tasks.base import Task
 from rekep.sim.tasks.block_in_tray import BlockInTray
 from rekep.sim.tasks.block_to_target import BlockToTarget
 from rekep.sim.tasks.can_in_bin import CanInBin
+from rekep.sim.tasks.close_drawer import CloseDrawer
+from rekep.sim.tasks.open_drawer import OpenDrawer
+from rekep.sim.tasks.pen_upright import PenUpright
+from rekep.sim.tasks.pour_particles import PourParticles
 from rekep.sim.tasks.stack_blocks import StackBlocks
+from rekep.sim.tasks.stow_book import StowBook
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls for cls in (BlockInTray, StackBlocks, CanInBin, BlockToTarget)
 }
 """Every task of the suite, by name."""
+TASKS[PenUpright.name] = PenUpright
+TASKS[StowBook.name] = StowBook
+for _cls in (OpenDrawer, CloseDrawer, PourParticles):  # articulated and particle tasks
+    TASKS[_cls.name] = _cls
 
 
 def get_task_class(name: str) -> type[Task]:

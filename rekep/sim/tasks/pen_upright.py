@@ -1,0 +1,215 @@
+"""Task "pen_upright": reorient the pen and drop it upright into the holder.
+
+Scene: a blue pen, a 14 x 2.4 x 2.4 cm box (30 g) lying on the table, and a pen holder,
+an open box built from five boxes (inner footprint 6 x 6 cm, walls 9 cm above its 1 cm
+floor, 0.6 kg). Positions are random within reach; the holder's yaw is random; the pen
+lies with its tip (``+x`` end of its frame) pointing back towards the robot base within
+``PEN_YAW_SPREAD`` (60 degrees), so turning the tip down leaves the hand pointing away
+from the base (a comfortable wrist) whatever the seed.
+
+The reference program has three stages, like the original ReKep pen task: grasp the pen
+top-down across its shaft 3.5 cm from the cap end; hold it vertical, tip down, 4 cm above
+the holder's rim; lower it until the tip is 3 cm above the holder floor and release. The
+reorientation is a 90-degree turn of the hand about the finger closing axis, which the
+planner's ``top_down`` hold preference allows (constraints outweigh it).
+
+Seeds: train 0-999, test 1000-1999 (see :mod:`rekep.sim.tasks.placement`).
+
+Success (all must hold), with the tolerances named in ``details``:
+
+* the pen's lower end centre, in the holder frame, is inside the inner footprint:
+  ``|x|, |y| <= 0.03`` m (``XY_LIMIT``), and below the rim (``z <`` rim height);
+* the pen's axis is within ``TILT_LIMIT`` (25 degrees) of vertical (the holder's geometry
+  bounds the lean of a pen resting inside it to about 22 degrees);
+* no robot touches the pen (it has been released).
+
+Anchors (object frames): ``pen_tip`` and ``pen_cap`` the centres of the pen's end faces,
+``pen_grasp`` a point on the pen's top face 3.5 cm from the cap end (where to grasp),
+``holder_center`` the centre of the holder's cavity (2 cm above its floor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rekep.poses import make_pose, transform_points
+from rekep.sim.camera import Camera, look_at
+from rekep.sim.tasks.base import Task, TaskOutcome
+from rekep.sim.tasks.placement import open_box_parts, sample_apart, yaw_pose
+from rekep.sim.world import SimWorld
+
+PEN_HALF = (0.07, 0.012, 0.012)
+"""Pen half sizes, metres; the tip is the +x end of the pen frame."""
+PEN_MASS = 0.03
+HOLDER_INNER_HALF = 0.03
+"""Half the holder's inner side, metres."""
+HOLDER_WALL = 0.008
+HOLDER_WALL_HEIGHT = 0.09
+"""Holder wall height above the floor's top surface, metres."""
+HOLDER_FLOOR = 0.01
+"""Holder floor thickness; the holder frame origin is the centre of the floor's underside."""
+HOLDER_MASS = 0.6
+GRASP_FROM_CAP = 0.035
+"""Distance of the grasp anchor from the cap end, metres."""
+XY_LIMIT = HOLDER_INNER_HALF
+"""Success: the pen's lower end must be within this of the holder centre on x and y, m."""
+TILT_LIMIT = np.deg2rad(25.0)
+"""Success: largest angle between the pen axis and vertical, radians."""
+PEN_BOX = ((0.40, 0.58), (-0.25, 0.25))
+"""Sampling box of the pen centre (x, y), metres."""
+HOLDER_BOX = ((0.45, 0.62), (-0.25, 0.25))
+"""Sampling box of the holder centre (x, y), metres."""
+PEN_YAW_SPREAD = np.deg2rad(60.0)
+"""The pen's tip direction deviates at most this much from pointing at the robot base."""
+MIN_SEPARATION = 0.20
+"""Minimum distance between pen and holder centres when sampling, metres."""
+
+REFERENCE_PROGRAM = '''\
+num_stages = 3
+
+### stage 1 sub-goal constraints
+def stage1_subgoal_constraint1(end_effector, keypoints):
+    """Align the end-effector with the grasp point of the pen near its cap (keypoint
+    {pen_grasp})."""
+    cost = np.linalg.norm(end_effector - keypoints[{pen_grasp}])
+    return cost
+
+### stage 1 path constraints
+# (none: this is a grasping stage)
+
+### stage 2 sub-goal constraints
+def stage2_subgoal_constraint1(end_effector, keypoints):
+    """The pen tip (keypoint {pen_tip}) is 11 cm above the holder centre (keypoint
+    {holder_center}): 4 cm above the rim."""
+    offsetted_point = keypoints[{holder_center}] + np.array([0, 0, 0.11])
+    cost = np.linalg.norm(keypoints[{pen_tip}] - offsetted_point)
+    return cost
+
+def stage2_subgoal_constraint2(end_effector, keypoints):
+    """The pen is upright, tip down: the cap (keypoint {pen_cap}) is directly above the
+    tip (keypoint {pen_tip}), whatever the measured pen length."""
+    axis = keypoints[{pen_cap}] - keypoints[{pen_tip}]
+    cost = np.linalg.norm(axis - np.linalg.norm(axis) * np.array([0, 0, 1]))
+    return cost
+
+### stage 2 path constraints
+def stage2_path_constraint1(end_effector, keypoints):
+    """The robot must still be grasping the pen (keypoint {pen_grasp})."""
+    return get_grasping_cost_by_keypoint_idx({pen_grasp})
+
+### stage 3 sub-goal constraints
+def stage3_subgoal_constraint1(end_effector, keypoints):
+    """The pen tip (keypoint {pen_tip}) is 1 cm above the holder centre (keypoint
+    {holder_center}), inside the holder."""
+    offsetted_point = keypoints[{holder_center}] + np.array([0, 0, 0.01])
+    cost = np.linalg.norm(keypoints[{pen_tip}] - offsetted_point)
+    return cost
+
+def stage3_subgoal_constraint2(end_effector, keypoints):
+    """The pen stays upright: the cap (keypoint {pen_cap}) directly above the tip."""
+    axis = keypoints[{pen_cap}] - keypoints[{pen_tip}]
+    cost = np.linalg.norm(axis - np.linalg.norm(axis) * np.array([0, 0, 1]))
+    return cost
+
+### stage 3 path constraints
+def stage3_path_constraint1(end_effector, keypoints):
+    """The robot must still be grasping the pen (keypoint {pen_grasp})."""
+    return get_grasping_cost_by_keypoint_idx({pen_grasp})
+
+grasp_keypoints = [{pen_grasp}, -1, -1]
+release_keypoints = [-1, -1, {pen_grasp}]
+'''
+
+
+class PenUpright(Task):
+    """Put the pen upright into the holder (see the module docstring for the success test)."""
+
+    name = "pen_upright"
+    description = "reorient a lying pen and drop it upright into a holder"
+    instruction = "put the pen upright into the pen holder"
+    reference_program = REFERENCE_PROGRAM
+
+    def __init__(self, world: SimWorld) -> None:
+        super().__init__(world)
+        self.pen = world.add_box(
+            PEN_HALF, make_pose(np.eye(3), [0.5, 0.2, PEN_HALF[2]]), mass=PEN_MASS,
+            rgba=(0.1, 0.2, 0.85, 1.0), lateral_friction=1.5, spinning_friction=0.1,
+        )
+        self.holder = world.add_compound(
+            open_box_parts(HOLDER_INNER_HALF, HOLDER_WALL, HOLDER_WALL_HEIGHT, HOLDER_FLOOR,
+                           (0.85, 0.55, 0.15, 1.0)),
+            make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=HOLDER_MASS, lateral_friction=0.8,
+        )
+
+    def reset(self, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        pen_xy, holder_xy = sample_apart(rng, [PEN_BOX, HOLDER_BOX], MIN_SEPARATION, seed)
+        towards_base = float(np.arctan2(-pen_xy[1], -pen_xy[0]))
+        pen_yaw = towards_base + rng.uniform(-PEN_YAW_SPREAD, PEN_YAW_SPREAD)
+        holder_yaw = rng.uniform(-np.pi, np.pi)
+        self._place_and_settle({
+            self.holder: yaw_pose(holder_xy, 0.0, holder_yaw),
+            self.pen: yaw_pose(pen_xy, PEN_HALF[2], pen_yaw),
+        })
+        self.seed = seed
+
+    def _pen_ends(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        T_pen = self.world.body_pose(self.pen)
+        ends = transform_points(T_pen, np.array([[PEN_HALF[0], 0, 0], [-PEN_HALF[0], 0, 0]]))
+        return ends[0], ends[1]
+
+    def success(self) -> TaskOutcome:
+        tip, cap = self._pen_ends()
+        lower = tip if tip[2] <= cap[2] else cap
+        axis = (cap - tip) / np.linalg.norm(cap - tip)
+        tilt = float(np.arccos(np.clip(abs(axis[2]), 0.0, 1.0)))
+        local = transform_points(np.linalg.inv(self.world.body_pose(self.holder)), lower)
+        rim = HOLDER_FLOOR + HOLDER_WALL_HEIGHT
+        inside = bool(abs(local[0]) <= XY_LIMIT and abs(local[1]) <= XY_LIMIT and local[2] < rim)
+        upright = tilt <= TILT_LIMIT
+        released = not any(self.world.in_contact(r, self.pen) for r in self.world.robot_bodies)
+        return TaskOutcome(
+            success=inside and upright and released,
+            details={
+                "lower_end_in_holder_frame_m": [float(v) for v in local],
+                "xy_limit_m": XY_LIMIT,
+                "rim_height_m": rim,
+                "inside_holder": inside,
+                "tilt_deg": float(np.rad2deg(tilt)),
+                "tilt_limit_deg": float(np.rad2deg(TILT_LIMIT)),
+                "upright": upright,
+                "released": released,
+            },
+        )
+
+    def anchors(self) -> dict[str, NDArray[np.float64]]:
+        T_pen = self.world.body_pose(self.pen)
+        T_holder = self.world.body_pose(self.holder)
+        tip, cap = self._pen_ends()
+        grasp_local = np.array([-PEN_HALF[0] + GRASP_FROM_CAP, 0.0, PEN_HALF[2]])
+        return {
+            "pen_tip": tip,
+            "pen_cap": cap,
+            "pen_grasp": transform_points(T_pen, grasp_local),
+            "holder_center": transform_points(T_holder, np.array([0.0, 0.0, HOLDER_FLOOR + 0.02])),
+        }
+
+    def anchor_objects(self) -> dict[str, int]:
+        return {"pen_tip": self.pen, "pen_cap": self.pen, "pen_grasp": self.pen,
+                "holder_center": self.holder}
+
+    def object_bodies(self) -> dict[str, int]:
+        return {"pen": self.pen, "holder": self.holder}
+
+    def manipulated_body(self) -> int:
+        """The pen (``knock_out`` and ``rotate_object`` act on it)."""
+        return self.pen
+
+    def target_body(self) -> int:
+        """The holder (``move_target`` moves it)."""
+        return self.holder
+
+    def camera(self) -> Camera:
+        """A steep view from beyond the table's far edge, so the holder's cavity is seen."""
+        return Camera(640, 480, 55.0, look_at([0.95, 0.0, 1.0], [0.48, 0.0, 0.0]))
