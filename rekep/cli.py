@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rekep.bench_cli import add_bench_parser
 from rekep.config_cli import add_config_parser, add_settings_options, settings_from_args
@@ -23,31 +24,27 @@ def _cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from rekep.episode import run_episode
-    from rekep.settings.apply import episode_config
-
     settings = settings_from_args(args, {
         "run.task": args.task, "run.seed": args.seed, "run.keypoints": args.keypoints,
-        "run.out": args.out, "solver.backend": args.backend,
+        "run.out": args.out, "solver.backend": args.backend, "loop.mode": args.loop,
+        "loop.tracker": args.tracker, "loop.disturbance": args.disturb,
     })  # fmt: skip
-    config = episode_config(settings)
     recorder = None
     if args.record:
         from rekep.record.rerun_recorder import RerunRecorder
 
         recorder = RerunRecorder(args.record)
-
-    def on_stage(line: str) -> None:
-        print(line, flush=True)
-
+    video = Path(args.video) if args.video else None
     try:
-        result = run_episode(config, on_event=on_stage, recorder=recorder,
-                             video_path=Path(args.video) if args.video else None)  # fmt: skip
+        if settings.loop.mode == "closed":
+            result = _run_closed(settings, recorder, video)
+        else:
+            result = _run_open(settings, recorder, video)
     finally:
         if recorder is not None:
             recorder.close()
     if args.record:
-        print(f"recording: {args.record} (open it with: rerun {args.record})")
+        print(f"recording: {args.record} (open it with: rekep view {args.record})")
     if args.video:
         print(f"video: {args.video}")
     if result.annotated_image_path is not None:
@@ -56,6 +53,39 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"failure: {result.failure}")
     print(f"success: {'true' if result.success else 'false'}")
     return 0 if result.success else 1
+
+
+def _run_open(settings: Any, recorder: Any, video: Path | None) -> Any:
+    from rekep.episode import run_episode
+    from rekep.settings.apply import episode_config
+
+    def on_stage(line: str) -> None:
+        print(line, flush=True)
+
+    return run_episode(episode_config(settings), on_event=on_stage, recorder=recorder,
+                       video_path=video)  # fmt: skip
+
+
+def _run_closed(settings: Any, recorder: Any, video: Path | None) -> Any:
+    from rekep.loop.episode import run_closed_loop_episode
+    from rekep.settings.apply import closed_loop_config
+
+    config = closed_loop_config(settings)
+    print(f"closed loop: {config.task} seed {config.seed}, {config.keypoint_mode} keypoints, "
+          f"tracker {config.tracker}, {config.loop.hz:.0f} Hz ticks", flush=True)  # fmt: skip
+    result = run_closed_loop_episode(config, recorder=recorder, video_path=video)
+    for report in result.stages:
+        print(f"stage {report.number}: {report.event} [{report.seconds:.1f} s robot time]")
+    for d in result.disturbances:
+        print(f"disturbance: {d['kind']} at stage {d['stage']}, t={d['time_s']:.1f} s, "
+              f"moved {d['displacement_m'] * 100:.1f} cm")  # fmt: skip
+    note = " (privileged: debugging only)" if result.privileged else ""
+    lat = result.latency_ms
+    print(f"tracker {result.tracker}{note}; {result.ticks} ticks, "
+          f"loop {result.loop_hz_median:.0f} Hz "
+          f"(planner + tracker median {lat.get('total', float('nan')):.1f} ms); "
+          f"backtracks {result.backtracks}, recovered {result.recovered}")  # fmt: skip
+    return result
 
 
 def _cmd_view(args: argparse.Namespace) -> int:
@@ -90,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         help="sub-goal solver: casadi (joint space, default), scipy, rekep_baseline",
     )
+    demo.add_argument("--loop", choices=["closed", "open"],
+                      help="closed (default): track and re-solve every tick; open: plan once")
+    demo.add_argument("--tracker", choices=["auto", "sim", "flow", "cotracker"],
+                      help="keypoint tracker of the closed loop (default auto = flow)")
+    demo.add_argument("--disturb", choices=["auto", "move_target", "knock_out", "rotate_object"],
+                      help="arm a disturbance during the run (closed loop)")
     demo.add_argument("--record", metavar="FILE.rrd", help="write a Rerun recording of the run")
     demo.add_argument("--video", metavar="FILE.mp4", help="film the run from a recorder camera")
     add_settings_options(demo)

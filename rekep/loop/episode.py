@@ -51,6 +51,7 @@ class ClosedLoopConfig:
     disturbance: str | None = None
     disturb_stage: int | None = None
     disturb_delay_s: float | None = None
+    out_dir: Path | None = None
 
     def __post_init__(self) -> None:
         kinds = tuple(DEFAULT_DISTURB_TIMING)
@@ -160,8 +161,14 @@ def run_closed_loop_episode(
                 tracker=config.tracker, privileged=False, terminal="perception",
                 loop_hz_median=float("nan"), backtracks=0, recovered=0,
             )
+        image_path = None
         if keypoints.annotated_image is not None:
             rec.log_annotated_image(keypoints.annotated_image)
+            if config.out_dir is not None:
+                from keypoints.annotate import save_png
+
+                image_path = save_png(Path(config.out_dir) / "keypoints.png",
+                                      keypoints.annotated_image)  # fmt: skip
         program_text = task.resolved_program(mapping)
         rec.log_program(program_text)
         program = load_program(program_text, num_keypoints=len(keypoints))
@@ -207,5 +214,5 @@ def run_closed_loop_episode(
         recovered=run.recoveries, latency_ms=run.latency_ms, ticks=run.ticks,
         robot_time_s=run.robot_time_s, infeasible_ticks=run.infeasible_ticks,
         solver_exceptions=run.solver_exceptions,
-        disturbances=tuple(fired),
+        disturbances=tuple(fired), annotated_image_path=image_path,
     )

@@ -1,4 +1,5 @@
-"""The one typed settings tree behind the CLI: run, proposer, solver, grasp and VLM settings.
+"""The one typed settings tree behind the CLI: run, proposer, solver, loop (and tracker),
+grasp and VLM settings.
 
 Load it from a TOML, YAML or JSON file (:func:`load_settings`), override single values with
 ``--set group.name=value`` (:func:`rekep.settings.dataclass_tree.override`) and print the
@@ -84,6 +85,47 @@ class SolverSettings:
             raise ConfigurationError(f"solver.num_seeds must be >= 1, got {self.num_seeds}")
 
 
+LOOP_MODES = ("closed", "open")
+TRACKER_NAMES = ("auto", "sim", "flow", "cotracker")
+DISTURBANCES = ("auto", "move_target", "knock_out", "rotate_object")
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """Execution: ``closed`` (track keypoints, re-solve every tick, backtrack) or ``open``
+    (plan each stage once and execute it); the tracker (``auto`` = ``flow`` when OpenCV is
+    installed; ``sim`` is privileged: debugging and upper bounds only); planner ticks per
+    second of robot time; ticks between observations; the episode's robot-time limit; an
+    optional disturbance (``auto`` picks one the task supports) at a stage (None: the kind's
+    default stage)."""
+
+    mode: str = "closed"
+    tracker: str = "auto"
+    hz: float = 20.0
+    observe_every: int = 1
+    episode_timeout_s: float = 120.0
+    disturbance: str | None = None
+    disturb_stage: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in LOOP_MODES:
+            raise ConfigurationError(f"loop.mode must be one of {LOOP_MODES}, got {self.mode!r}")
+        if self.tracker not in TRACKER_NAMES:
+            raise ConfigurationError(
+                f"loop.tracker must be one of {TRACKER_NAMES}, got {self.tracker!r}"
+            )
+        if self.disturbance is not None and self.disturbance not in DISTURBANCES:
+            raise ConfigurationError(
+                f"loop.disturbance must be one of {DISTURBANCES} or unset, got {self.disturbance!r}"
+            )
+        if not self.hz > 0 or self.observe_every < 1 or not self.episode_timeout_s > 0:
+            raise ConfigurationError(
+                "loop.hz and loop.episode_timeout_s must be > 0 and loop.observe_every >= 1"
+            )
+        if self.disturb_stage is not None and self.disturb_stage < 1:
+            raise ConfigurationError(f"loop.disturb_stage must be >= 1, got {self.disturb_stage}")
+
+
 @dataclass(frozen=True)
 class RekepSettings:
     """The whole tree; ``rekep config show`` prints it."""
@@ -91,6 +133,7 @@ class RekepSettings:
     run: RunSettings = field(default_factory=RunSettings)
     proposer: ProposerSettings = field(default_factory=ProposerSettings)
     solver: SolverSettings = field(default_factory=SolverSettings)
+    loop: LoopSettings = field(default_factory=LoopSettings)
     grasp: GraspConfig = field(default_factory=GraspConfig)
     vlm: VLMConfig = field(default_factory=VLMConfig)
 
