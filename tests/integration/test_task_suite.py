@@ -173,3 +173,14 @@ def test_articulated_and_pour_programs_succeed_from_annotated_keypoints(name: st
     )
     assert result.success, result.failure
     assert [s.number for s in result.stages] == [1, 2, 3, 4]
+
+
+def test_fold_cloth_reference_program_folds_the_cloth() -> None:
+    """The deformable task (soft-body cloth) from annotated keypoints on a test seed: the
+    tab's corner ends on the opposite corner and the cloth covers about half its area."""
+    result = run_episode(EpisodeConfig(task="fold_cloth", seed=1004, keypoint_mode="annotated"))
+    assert result.success, result.failure
+    assert [s.number for s in result.stages] == [1, 2]
+    details = result.outcome
+    assert details["corner_xy_distance_m"] <= details["corner_xy_limit_m"]
+    assert details["hull_area_fraction"] <= details["area_fraction_limit"]

@@ -8,6 +8,7 @@ from rekep.sim.tasks.block_in_tray import BlockInTray
 from rekep.sim.tasks.block_to_target import BlockToTarget
 from rekep.sim.tasks.can_in_bin import CanInBin
 from rekep.sim.tasks.close_drawer import CloseDrawer
+from rekep.sim.tasks.fold_cloth import FoldCloth
 from rekep.sim.tasks.open_drawer import OpenDrawer
 from rekep.sim.tasks.pen_upright import PenUpright
 from rekep.sim.tasks.pour_particles import PourParticles
@@ -22,6 +23,7 @@ TASKS[PenUpright.name] = PenUpright
 TASKS[StowBook.name] = StowBook
 for _cls in (OpenDrawer, CloseDrawer, PourParticles):  # articulated and particle tasks
     TASKS[_cls.name] = _cls
+TASKS[FoldCloth.name] = FoldCloth  # deformable (soft body)
 
 
 def get_task_class(name: str) -> type[Task]:
