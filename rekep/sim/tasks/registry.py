@@ -24,6 +24,11 @@ TASKS[StowBook.name] = StowBook
 for _cls in (OpenDrawer, CloseDrawer, PourParticles):  # articulated and particle tasks
     TASKS[_cls.name] = _cls
 TASKS[FoldCloth.name] = FoldCloth  # deformable (soft body)
+from rekep.sim.tasks.handover_block import HandoverBlock  # noqa: E402
+from rekep.sim.tasks.lift_box_bimanual import LiftBoxBimanual  # noqa: E402
+
+TASKS[LiftBoxBimanual.name] = LiftBoxBimanual  # bimanual (two Pandas; cls.bimanual is True)
+TASKS[HandoverBlock.name] = HandoverBlock  # bimanual
 
 
 def get_task_class(name: str) -> type[Task]:
