@@ -9,6 +9,8 @@ from rekep.sim.tasks.block_to_target import BlockToTarget
 from rekep.sim.tasks.can_in_bin import CanInBin
 from rekep.sim.tasks.close_drawer import CloseDrawer
 from rekep.sim.tasks.fold_cloth import FoldCloth
+from rekep.sim.tasks.handover_block import HandoverBlock
+from rekep.sim.tasks.lift_box_bimanual import LiftBoxBimanual
 from rekep.sim.tasks.open_drawer import OpenDrawer
 from rekep.sim.tasks.pen_upright import PenUpright
 from rekep.sim.tasks.pour_particles import PourParticles
@@ -24,9 +26,6 @@ TASKS[StowBook.name] = StowBook
 for _cls in (OpenDrawer, CloseDrawer, PourParticles):  # articulated and particle tasks
     TASKS[_cls.name] = _cls
 TASKS[FoldCloth.name] = FoldCloth  # deformable (soft body)
-from rekep.sim.tasks.handover_block import HandoverBlock  # noqa: E402
-from rekep.sim.tasks.lift_box_bimanual import LiftBoxBimanual  # noqa: E402
-
 TASKS[LiftBoxBimanual.name] = LiftBoxBimanual  # bimanual (two Pandas; cls.bimanual is True)
 TASKS[HandoverBlock.name] = HandoverBlock  # bimanual
 
