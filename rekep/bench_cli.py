@@ -27,6 +27,9 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
     solver.add_argument("--quick", action="store_true", help="2 problems, small sweep")
     solver.add_argument("--no-scaling", action="store_true", help="skip the scaling sweep")
     solver.set_defaults(func=run_bench_solver)
+    from rekep.bench_tasks.cli import add_tasks_parser  # `rekep bench tasks`
+
+    add_tasks_parser(kinds)
     return solver
 
 

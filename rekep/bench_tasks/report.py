@@ -1,0 +1,79 @@
+"""Human-readable table of a benchmark report, and writing results to a directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def _num(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_table(report: Mapping[str, Any]) -> str:
+    """The report as a fixed-width table, one row per task, then the overall lines."""
+    header = (
+        f"{'task':24s} {'eps':>4s} {'ok':>4s} {'rate':>6s} {'95% CI':>13s} "
+        f"{'median s':>9s}  failures"
+    )
+    lines = [header, "-" * len(header)]
+    for name, t in report["tasks"].items():
+        low, high = t["ci95"]
+        fails = ", ".join(f"{k} {v}" for k, v in t["failures"].items() if v) or "-"
+        lines.append(
+            f"{name:24s} {t['episodes']:>4d} {t['successes']:>4d} {t['success_rate']:>6.2f} "
+            f"{f'[{low:.2f}, {high:.2f}]':>13s} {_num(t['episode_s_median'], '.1f'):>9s}  {fails}"
+        )
+    lines.append("-" * len(header))
+    lat = report["latency_ms"]
+    lines.append(f"mean_success {report['mean_success']:.3f}")
+    lines.append(
+        "latency ms (median): "
+        + ", ".join(f"{m} {_num(v, '.1f')}" for m, v in lat.items())
+        + f"; loop Hz (median): {_num(report['loop_hz_median'], '.1f')}"
+    )
+    cfg = report.get("config", {})
+    lines.append(
+        "config: " + ", ".join(f"{k}={cfg[k]}" for k in
+                               ("loop", "keypoints", "tracker", "disturb", "backend", "split",
+                                "seed_first", "seed_last", "runner") if k in cfg)
+    )  # fmt: skip
+    return "\n".join(lines)
+
+
+def write_results(
+    out_dir: str | Path, report: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
+) -> Path:
+    """Write ``results.json`` (the report), ``episodes.jsonl`` (one record per line) and
+    ``episodes/<task>/<seed>/record.json`` under ``out_dir``; returns results.json's path."""
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / "results.json"
+    target.write_text(json.dumps(report, indent=2, allow_nan=False, default=str))
+    with (root / "episodes.jsonl").open("w") as fh:
+        for record in records:
+            fh.write(json.dumps(record, default=str) + "\n")
+            per = root / "episodes" / str(record["task"]) / str(record["seed"])
+            per.mkdir(parents=True, exist_ok=True)
+            (per / "record.json").write_text(json.dumps(record, indent=2, default=str))
+    _write_report(root, report, records)
+    return target
+
+
+def _write_report(root: Path, report: Mapping[str, Any],
+                  records: Sequence[Mapping[str, Any]]) -> None:  # fmt: skip
+    """``report.md`` with PNG plots (needs matplotlib, extra ``viz``; skipped with a warning
+    without it, the JSON results are written either way)."""
+    from rekep.errors import MissingDependencyError
+    from rekep.record.bench_report import write_bench_report
+
+    episodes = [{"wall_time_s": r.get("wall_time_s")} for r in records]
+    try:
+        write_bench_report(report, root, episodes)
+    except MissingDependencyError as exc:
+        logger.warning("no report.md: %s", exc)

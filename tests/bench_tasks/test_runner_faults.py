@@ -1,0 +1,64 @@
+"""Crashing, dying and hanging episodes are failures with a reason; the others report."""
+
+from __future__ import annotations
+
+import episode_fakes as fakes
+
+from rekep.bench_tasks.bench import BenchConfig, run_benchmark
+from rekep.bench_tasks.local_runner import run_local
+from rekep.bench_tasks.spec import EpisodeSpec
+
+
+def _specs(n: int = 4) -> list[EpisodeSpec]:
+    return [EpisodeSpec("a", seed) for seed in range(n)]
+
+
+def _assert_only_bad_seed_failed(records: list[dict], prefix: str) -> dict:
+    assert [r["seed"] for r in records] == [0, 1, 2, 3]  # one record per spec, in order
+    bad = records[fakes.BAD_SEED]
+    assert not bad["success"] and bad["failure"].startswith(prefix), bad["failure"]
+    others = [r for r in records if r["seed"] != fakes.BAD_SEED]
+    assert all(r["success"] and r["failure"] is None for r in others), others
+    return bad
+
+
+def test_raising_episode_is_a_crash_and_others_report() -> None:
+    records = run_local(_specs(), fakes.raising_episode, workers=2, timeout_s=30)
+    bad = _assert_only_bad_seed_failed(records, "crash: RuntimeError: injected failure")
+    assert bad["category"] == "crash"
+    assert "injected failure" in bad["details"]["traceback"]
+
+
+def test_killed_worker_process_is_a_crash_and_others_report() -> None:
+    done: list[dict] = []
+    records = run_local(_specs(), fakes.dying_episode, workers=2, timeout_s=30,
+                        on_done=done.append)  # fmt: skip
+    bad = _assert_only_bad_seed_failed(records, "crash: worker process died (exit code 3)")
+    assert bad["category"] == "crash"
+    assert sorted(r["seed"] for r in done) == [0, 1, 2, 3]  # each reported exactly once
+
+
+def test_slow_episode_times_out_in_the_worker() -> None:
+    records = run_local(_specs(), fakes.sleeping_episode, workers=2, timeout_s=1.5)
+    bad = _assert_only_bad_seed_failed(records, "timeout: the episode ran longer than 1.5 s")
+    assert bad["category"] == "timeout"
+
+
+def test_stuck_worker_is_killed_and_counted_as_timeout() -> None:
+    records = run_local(_specs(), fakes.stuck_episode, workers=2, timeout_s=1.0, grace_s=2.0)
+    bad = _assert_only_bad_seed_failed(records, "timeout: no result after 3 s (worker killed)")
+    assert bad["category"] == "timeout"
+
+
+def test_benchmark_report_counts_the_crash() -> None:
+    result = run_benchmark(
+        BenchConfig(tasks="a,b", seeds=2, split="train", workers=2),
+        episode_fn=fakes.raising_episode,
+        known_tasks=("a", "b"),
+    )
+    assert len(result.records) == 4
+    tasks = result.report["tasks"]
+    assert tasks["a"]["successes"] == 1 and tasks["a"]["failures"]["crash"] == 1
+    assert tasks["b"]["successes"] == 1 and tasks["b"]["failures"]["crash"] == 1
+    assert result.report["mean_success"] == 0.5
+    assert result.report["config"]["seed_first"] == 0
