@@ -4,8 +4,10 @@
 - :func:`minmax_normalize`: scale every column to [0, 1];
 - :func:`kmeans`: k-means++ seeding from a fixed seed, then Lloyd iterations;
 - :func:`merge_labels`: group 3D points closer than a radius (DBSCAN with one sample per
-  core, i.e. single linkage) or by flat-kernel mean-shift with that bandwidth;
-- :func:`representatives`: per group, the member nearest the group's weighted mean.
+  core, i.e. single linkage), by flat-kernel mean-shift with that bandwidth, or greedily
+  (non-maximum suppression: the heaviest point leads, points within the radius join it);
+- :func:`representatives`: per group, the member nearest the group's weighted mean;
+- :func:`farthest_points`: farthest-point sampling from a start point (object extremities).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from scipy.spatial import cKDTree
 
 from rekep.errors import KeypointError
 
-MERGE_METHODS = ("dbscan", "meanshift")
+MERGE_METHODS = ("greedy", "dbscan", "meanshift")
 
 
 def _as_matrix(x: ArrayLike, what: str) -> NDArray[np.float64]:
@@ -30,6 +32,29 @@ def _as_matrix(x: ArrayLike, what: str) -> NDArray[np.float64]:
     if not np.all(np.isfinite(arr)):
         raise KeypointError(f"{what} contains NaN or inf; drop invalid pixels first")
     return arr
+
+
+#: above this many feature channels PCA uses subspace iteration instead of a full eigh
+#: (a dense 384 x 384 LAPACK eigh costs seconds under thread contention; matmuls do not)
+EXACT_PCA_MAX_DIM = 32
+
+
+def _leading_axes(cov: NDArray[np.float64], dims: int) -> NDArray[np.float64]:
+    """(F, min(dims, F)) leading eigenvectors of the symmetric (F, F) ``cov``, largest first.
+
+    Exact for small F; otherwise block subspace iteration from a fixed start (so the result
+    is deterministic) with dims + 8 vectors, then Rayleigh-Ritz on that subspace.
+    """
+    F = cov.shape[0]
+    if F <= EXACT_PCA_MAX_DIM:
+        _, vecs = np.linalg.eigh(cov)
+        return np.asarray(vecs[:, ::-1][:, :dims])
+    block = min(F, dims + 8)
+    basis = np.random.default_rng(0).standard_normal((F, block))
+    for _ in range(12):
+        basis, _ = np.linalg.qr(cov @ basis)
+    vals, small = np.linalg.eigh(basis.T @ cov @ basis)
+    return np.asarray((basis @ small)[:, np.argsort(vals)[::-1][:dims]])
 
 
 def pca_reduce(
@@ -46,8 +71,7 @@ def pca_reduce(
     mean = fit.mean(axis=0)
     centred = fit - mean
     cov = centred.T @ centred / max(len(fit), 1)
-    _, vecs = np.linalg.eigh(cov)
-    axes = vecs[:, ::-1][:, :dims]
+    axes = _leading_axes(cov, dims)
     flip = axes[np.argmax(np.abs(axes), axis=0), np.arange(axes.shape[1])] < 0
     axes = np.where(flip, -axes, axes)
     out = np.zeros((arr.shape[0], dims))
@@ -157,7 +181,8 @@ def merge_labels(
             ``meanshift``: flat-kernel bandwidth; points whose modes end closer than
             radius / 2 share a group. 0 keeps every point alone.
         method: one of :data:`MERGE_METHODS`.
-        weights: (N,) positive weights for mean-shift (default all 1).
+        weights: (N,) positive weights for mean-shift and the priority for ``greedy``
+            (default all 1; ties: the lower index first).
     """
     pts = _as_matrix(points, "points")
     if method not in MERGE_METHODS:
@@ -168,6 +193,8 @@ def merge_labels(
         return np.arange(len(pts), dtype=np.int64)
     if method == "dbscan":
         raw = _components(pts, radius)
+    elif method == "greedy":
+        raw = greedy_leaders(pts, radius, weights)[0]
     else:
         w = np.ones(len(pts)) if weights is None else np.asarray(weights, dtype=np.float64)
         if w.shape != (len(pts),) or not np.all(w > 0):
@@ -176,6 +203,31 @@ def merge_labels(
     _, first, inverse = np.unique(raw, return_index=True, return_inverse=True)
     rank = np.argsort(np.argsort(first))
     return np.asarray(rank[inverse], dtype=np.int64)
+
+
+def greedy_leaders(
+    points: ArrayLike, radius: float, weights: ArrayLike | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Non-maximum suppression of (N, 3) points: in order of decreasing weight (ties: lower
+    index first) a point leads a new group unless a leader lies within ``radius`` (then it
+    joins the nearest one). Returns (N,) raw group ids and the (G,) leader of each group;
+    leaders are at least ``radius`` apart."""
+    pts = _as_matrix(points, "points")
+    w = np.ones(len(pts)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(pts),) or not np.all(np.isfinite(w)):
+        raise KeypointError(f"weights must be ({len(pts)},) and finite")
+    labels = np.full(len(pts), -1, dtype=np.int64)
+    leaders: list[int] = []
+    for i in np.lexsort((np.arange(len(pts)), -w)):
+        if leaders:
+            d = np.linalg.norm(pts[leaders] - pts[i], axis=1)
+            j = int(np.argmin(d))
+            if d[j] < radius:
+                labels[i] = j
+                continue
+        labels[i] = len(leaders)
+        leaders.append(int(i))
+    return labels, np.asarray(leaders, dtype=np.int64)
 
 
 def representatives(
@@ -192,3 +244,28 @@ def representatives(
         centre = np.average(pts[members], axis=0, weights=w[members])
         out.append(members[int(np.argmin(((pts[members] - centre) ** 2).sum(1)))])
     return np.asarray(out, dtype=np.int64)
+
+
+def farthest_points(points: ArrayLike, n: int, start: ArrayLike) -> NDArray[np.int64]:
+    """Indices of ``n`` rows of (N, 3) ``points`` chosen by farthest-point sampling.
+
+    The first is the point farthest from ``start`` (3,) (e.g. the centroid: an
+    extremity), each next one the point farthest from ``start`` and every point chosen so
+    far; ties go to the lowest index, so the result is deterministic. Returns fewer than
+    ``n`` (distinct) indices when the points run out.
+    """
+    pts = _as_matrix(points, "points")
+    origin = np.asarray(start, dtype=np.float64).reshape(1, -1)
+    if origin.shape[1] != pts.shape[1] or not np.all(np.isfinite(origin)):
+        raise KeypointError(f"start must be a finite ({pts.shape[1]},) point, got {start!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise KeypointError(f"n must be an int >= 0, got {n!r}")
+    dist = np.linalg.norm(pts - origin, axis=1)
+    chosen: list[int] = []
+    for _ in range(min(int(n), len(pts))):
+        i = int(np.argmax(dist))
+        if chosen and dist[i] <= 0.0:
+            break
+        chosen.append(i)
+        dist = np.minimum(dist, np.linalg.norm(pts - pts[i], axis=1))
+    return np.asarray(chosen, dtype=np.int64)

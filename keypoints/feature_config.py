@@ -31,14 +31,21 @@ class FeatureProposalConfig:
         mask_source: ``given`` (the caller passes masks or a segmentation image) or
             ``segmenter`` (the weight-free RGB-D segmenter computes them).
         k: k-means clusters per mask (the original ReKep uses 5).
+        centre: also propose the mask's surface point nearest its 3D centroid (the middle
+            of a tray floor or a pad: k-means rarely puts a representative there).
+        extremes: also propose this many extremities per mask, by farthest-point sampling
+            from the centroid (tips, ends and corners; 0 = none).
         pca_dims: features are PCA-reduced to this many dimensions per mask.
         position_weight: weight of the min-max-normalized 3D position next to the
             min-max-normalized reduced features (1.0 = equal footing, as in the original).
         max_samples_per_mask: k-means runs on at most this many pixels per mask (an even
             subsample); every pixel still competes to be a cluster's representative.
         seed: k-means++ seed.
-        merge_method: ``meanshift`` (the original's choice) or ``dbscan``.
-        merge_radius: mean-shift bandwidth / DBSCAN radius; 0 disables merging. Merging
+        merge_method: ``greedy`` (non-maximum suppression by weight: keeps each object's
+            centre and its largest clusters' representatives exactly), ``meanshift`` (the
+            original's choice) or ``dbscan``.
+        merge_radius: suppression radius / mean-shift bandwidth / DBSCAN radius; 0
+            disables merging. Merging
             happens within one object only, so every keypoint keeps its object id.
         workspace_min, workspace_max: (3,) world box; candidates outside are dropped.
         min_mask_area_px: masks with fewer valid-depth pixels are dropped.
@@ -50,12 +57,14 @@ class FeatureProposalConfig:
     extractor: str = "auto"
     mask_source: str = "given"
     k: int = 5
+    centre: bool = True
+    extremes: int = 8
     pca_dims: int = 3
     position_weight: float = 1.0
     max_samples_per_mask: int = 2000
     seed: int = 0
-    merge_method: str = "meanshift"
-    merge_radius: float = 0.03
+    merge_method: str = "greedy"
+    merge_radius: float = 0.025
     workspace_min: Vec3 = (-math.inf, -math.inf, -math.inf)
     workspace_max: Vec3 = (math.inf, math.inf, math.inf)
     min_mask_area_px: int = 50
@@ -72,6 +81,9 @@ class FeatureProposalConfig:
             )
         _positive_int(self.k, "k")
         _positive_int(self.pca_dims, "pca_dims")
+        _positive_int(self.extremes, "extremes", low=0)
+        if not isinstance(self.centre, bool):
+            raise ConfigurationError(f"centre must be True or False, got {self.centre!r}")
         _positive_int(self.max_samples_per_mask, "max_samples_per_mask", low=2)
         _positive_int(self.min_mask_area_px, "min_mask_area_px")
         _positive_int(self.max_keypoints, "max_keypoints")

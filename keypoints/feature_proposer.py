@@ -3,9 +3,16 @@
 Per usable mask (background-sized, tiny and invalid-depth pixels dropped): per-pixel
 features PCA-reduced to ``pca_dims`` and min-max normalized, concatenated with the
 min-max-normalized 3D points; k-means; per cluster the mask pixel nearest the centre is
-a candidate, weighted by its cluster's pixel count. Candidates outside the workspace box
-are dropped; the rest are merged in 3D within each object (mean-shift or DBSCAN), each
-group represented by the member nearest its weighted mean; the total is capped (objects
+a candidate, weighted by its cluster's pixel count. Geometric candidates join them: the
+surface point nearest the mask's 3D centroid (weighted 3/4 of the lightest cluster) and
+``extremes`` extremities by farthest-point sampling from the centroid (weighted half the
+lightest cluster), so merging favours the cluster representatives (the middles of faces
+and parts), then the centre, then the extremities.
+Candidates outside the workspace box
+are dropped; the rest are merged in 3D within each object (greedy non-maximum
+suppression by weight, keeping the heaviest candidate of each group; or mean-shift or
+DBSCAN, each group represented by the member nearest its weighted mean); the total is
+capped (objects
 take turns, heaviest groups first); keypoints are sorted by pixel row, then column.
 """
 
@@ -22,7 +29,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from keypoints.annotate import annotate_image
-from keypoints.clustering import kmeans, merge_labels, minmax_normalize, pca_reduce
+from keypoints.backproject import world_points
+from keypoints.clustering import (
+    farthest_points,
+    greedy_leaders,
+    kmeans,
+    merge_labels,
+    minmax_normalize,
+    pca_reduce,
+)
 from keypoints.clustering import representatives as group_representatives
 from keypoints.feature_config import FeatureProposalConfig
 from keypoints.features import FeatureExtractor, get_feature_extractor
@@ -59,8 +74,9 @@ def mask_candidates(
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Candidate rows of one mask's (N, D) features / (N, 3) points, and their weights.
 
-    Returns (C,) indices into the mask's pixels (ascending, distinct) and (C,) pixel counts
-    of their k-means clusters.
+    Returns (C,) indices into the mask's pixels (ascending, distinct) and (C,) weights: the
+    pixel counts of their k-means clusters, plus the centre's and extremities' weights
+    (see the module docstring); a pixel chosen twice sums its weights.
     """
     n = len(points)
     sub = np.unique(np.linspace(0, n - 1, min(n, cfg.max_samples_per_mask)).astype(np.int64))
@@ -71,19 +87,20 @@ def mask_candidates(
     counts = np.bincount(np.argmin(d, axis=1), minlength=len(centres)).astype(np.float64)
     best = np.argmin(d, axis=0)  # per centre, its nearest pixel
     keep = counts > 0
-    chosen = np.unique(best[keep])
+    rows, w = [best[keep]], [counts[keep]]
+    centroid = points[sub].mean(axis=0)
+    if cfg.centre:
+        rows.append(np.array([np.argmin(((points - centroid) ** 2).sum(1))]))
+        w.append(np.array([max(0.75 * counts[keep].min(), 1.5)]))
+    if cfg.extremes:
+        ends = sub[farthest_points(points[sub], cfg.extremes, centroid)]
+        rows.append(ends)
+        w.append(np.full(len(ends), max(0.5 * counts[keep].min(), 1.0)))
+    all_rows, all_w = np.concatenate(rows), np.concatenate(w)
+    chosen = np.unique(all_rows)
     weights = np.zeros(len(chosen))
-    np.add.at(weights, np.searchsorted(chosen, best[keep]), counts[keep])
+    np.add.at(weights, np.searchsorted(chosen, all_rows), all_w)
     return chosen.astype(np.int64), weights
-
-
-def _world_points(rgbd: RGBD, flat: NDArray[np.int64]) -> NDArray[np.float64]:
-    """(N, 3) world points in metres of flat pixel indices (valid depth assumed)."""
-    K, T = rgbd.intrinsics, rgbd.T_world_camera
-    rows, cols = np.divmod(flat, rgbd.width)
-    z = np.take(rgbd.depth, flat).astype(np.float64)
-    cam = np.stack([(cols - K[0, 2]) * z / K[0, 0], (rows - K[1, 2]) * z / K[1, 1], z], axis=1)
-    return np.asarray(cam @ T[:3, :3].T + T[:3, 3])
 
 
 def _round_robin(obj: NDArray[np.int64], weight: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -196,7 +213,7 @@ class FeatureProposer:
         feats = self.extractor.extract_at(rgbd, rows, cols)
         if not np.all(np.isfinite(feats)):
             raise KeypointError(f"the {name} extractor returned NaN or inf features")
-        world = _world_points(rgbd, all_flat)
+        world = world_points(rgbd, all_flat)
         lap("features")
 
         flat_l: list[NDArray[np.int64]] = []
@@ -215,7 +232,7 @@ class FeatureProposer:
         n_cand = len(flat)
         lap("clusters")
 
-        pos = _world_points(rgbd, flat)
+        pos = world_points(rgbd, flat)
         inside = np.all((pos >= cfg.workspace_min) & (pos <= cfg.workspace_max), axis=1)
         report = replace(report, candidates=n_cand, outside_workspace=int((~inside).sum()))
         if not inside.any():
@@ -228,8 +245,11 @@ class FeatureProposer:
         w_keep: list[NDArray[np.float64]] = []
         for o in np.unique(obj):
             idx = np.flatnonzero(obj == o)
-            labels = merge_labels(pos[idx], cfg.merge_radius, cfg.merge_method, weight[idx])
-            reps = group_representatives(pos[idx], labels, weight[idx])
+            if cfg.merge_method == "greedy":
+                labels, reps = greedy_leaders(pos[idx], cfg.merge_radius, weight[idx])
+            else:
+                labels = merge_labels(pos[idx], cfg.merge_radius, cfg.merge_method, weight[idx])
+                reps = group_representatives(pos[idx], labels, weight[idx])
             keep_l.append(idx[reps])
             w_keep.append(np.bincount(labels, weights=weight[idx]).astype(np.float64))
         keep, group_w = np.concatenate(keep_l), np.concatenate(w_keep)

@@ -5,9 +5,14 @@
 2. RANSAC the dominant plane (open3d ``segment_plane``); when it holds at least
    ``min_plane_fraction`` of the points it is the support (table, floor): every pixel
    within ``plane_distance`` of it, or beyond it as seen from the camera, is dropped.
-3. DBSCAN (open3d ``cluster_dbscan``) the remaining points with ``cluster_eps``; every
+3. Flat objects (a pad, a sheet, a cloth) barely rise above the plane, so depth alone
+   cannot find them: pixels within ``plane_distance`` of the plane whose colour differs
+   from the plane's median colour by more than ``flat_color_delta`` (CIE Lab, lightness
+   at half weight, so mild shading is not an object) are kept as flat-object pixels.
+4. DBSCAN (open3d ``cluster_dbscan``) the points above the plane, and separately the
+   flat-object points, with ``cluster_eps``, on at most ``max_points`` of them; every
    remaining pixel takes the cluster of its nearest sampled point (within ``cluster_eps``).
-4. Masks covering more than ``max_area_fraction`` of the image (background) or fewer than
+5. Masks covering more than ``max_area_fraction`` of the image (background) or fewer than
    ``min_area_px`` pixels are dropped. Object ids are 1, 2, ... in raster order of each
    mask's first pixel, so they do not depend on open3d's label numbering.
 
@@ -25,6 +30,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
+from keypoints.backproject import world_points
+from keypoints.features.geometric import rgb_to_lab
 from rekep.availability import require
 from rekep.errors import ConfigurationError, KeypointError
 from rekep.observation import RGBD
@@ -36,17 +43,20 @@ BoolMask = NDArray[np.bool_]
 
 @dataclass(frozen=True)
 class SegmenterConfig:
-    """Settings of :func:`segment_rgbd` (lengths in metres, areas in pixels)."""
+    """Settings of :func:`segment_rgbd` (lengths in metres, areas in pixels); see the
+    module docstring for what each step does. ``flat_color_delta`` is a CIE Lab distance
+    (0 disables flat-object detection); ``max_points`` bounds the RANSAC and DBSCAN inputs."""
 
     plane_distance: float = 0.006
     plane_iterations: int = 500
     min_plane_fraction: float = 0.2
     cluster_eps: float = 0.02
     cluster_min_points: int = 10
-    max_points: int = 40_000
+    max_points: int = 10_000
     min_area_px: int = 200
     max_area_fraction: float = 0.5
     max_range: float = math.inf
+    flat_color_delta: float = 25.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +74,10 @@ class SegmenterConfig:
         if not 0.0 < float(self.max_area_fraction) <= 1.0:
             raise ConfigurationError(f"max_area_fraction must be in (0, 1], got "
                                      f"{self.max_area_fraction!r}")  # fmt: skip
+        d = self.flat_color_delta
+        if not (isinstance(d, (int, float)) and math.isfinite(d) and d >= 0):
+            raise ConfigurationError(f"flat_color_delta must be a colour distance >= 0 (Lab "
+                                     f"units; 0 disables flat objects), got {d!r}")  # fmt: skip
         if not float(self.max_range) > 0:
             raise ConfigurationError(f"max_range must be > 0 metres, got {self.max_range!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -128,6 +142,41 @@ def _support_plane(
     return plane
 
 
+def _flat_object_pixels(
+    rgbd: RGBD, on_plane: NDArray[np.int64], cfg: SegmenterConfig
+) -> NDArray[np.int64]:
+    """The (M,) flat pixels among ``on_plane`` whose colour is not the plane's."""
+    if len(on_plane) < cfg.cluster_min_points:
+        return np.zeros(0, dtype=np.int64)
+    rgb = rgbd.rgb.reshape(-1, 3)
+    scale = np.array([0.5, 1.0, 1.0])
+    lab = rgb_to_lab(rgb[on_plane]) * scale
+    reference = np.median(lab[:: max(1, len(lab) // 20_000)], axis=0)
+    far = np.sqrt(((lab - reference) ** 2).sum(axis=1)) > cfg.flat_color_delta
+    return on_plane[far]
+
+
+def _dbscan(
+    o3d: Any, world: NDArray[np.float64], pixels: NDArray[np.int64], width: int,
+    cfg: SegmenterConfig,
+) -> NDArray[np.int64]:  # fmt: skip
+    """(len(pixels),) DBSCAN cluster labels (-1 = noise) of the pixels' world points."""
+    if len(pixels) < cfg.cluster_min_points:
+        return np.full(len(pixels), -1, dtype=np.int64)
+    sample = _stride_sample(pixels, width, cfg.max_points)
+    try:
+        raw = np.asarray(_cloud(o3d, world[sample]).cluster_dbscan(
+            eps=cfg.cluster_eps, min_points=cfg.cluster_min_points, print_progress=False
+        ), dtype=np.int64)  # fmt: skip
+    except RuntimeError as exc:
+        raise KeypointError(f"open3d DBSCAN failed on {len(sample)} points: {exc}") from exc
+    if len(sample) == len(pixels):
+        return raw
+    dist, nearest = cKDTree(world[sample]).query(world[pixels],
+                                                 distance_upper_bound=cfg.cluster_eps)
+    return np.where(np.isfinite(dist), raw[np.minimum(nearest, len(sample) - 1)], -1)
+
+
 def segment_rgbd_with_reasons(rgbd: RGBD, config: SegmenterConfig | None = None) -> Segmentation:
     """Object masks of ``rgbd`` without learned weights; see the module docstring.
 
@@ -146,33 +195,29 @@ def segment_rgbd_with_reasons(rgbd: RGBD, config: SegmenterConfig | None = None)
     o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
     o3d.utility.random.seed(cfg.seed)
     H, W = rgbd.height, rgbd.width
-    world = rgbd.points_world().reshape(-1, 3)
     valid = rgbd.valid_depth().reshape(-1) & (rgbd.depth.reshape(-1) <= cfg.max_range)
     pixels = np.flatnonzero(valid)
     if len(pixels) < cfg.cluster_min_points:
         return Segmentation(reason=f"only {len(pixels)} valid-depth pixels")
+    world = np.full((H * W, 3), np.nan)
+    world[pixels] = world_points(rgbd, pixels)
 
     eye = rgbd.T_world_camera[:3, 3]
     plane = _support_plane(o3d, world[_stride_sample(pixels, W, cfg.max_points)], eye, cfg)
+    flat = np.zeros(0, dtype=np.int64)
     if plane is not None:
         height = world[pixels] @ plane[:3] + plane[3]
+        if cfg.flat_color_delta > 0:
+            flat = _flat_object_pixels(rgbd, pixels[np.abs(height) < cfg.plane_distance], cfg)
         pixels = pixels[height >= cfg.plane_distance]  # off the plane, on the camera side
-    if len(pixels) < cfg.cluster_min_points:
+    if len(pixels) + len(flat) < cfg.cluster_min_points:
         return Segmentation(plane=plane, reason="nothing above the support plane")
 
-    sample = _stride_sample(pixels, W, cfg.max_points)
-    try:
-        raw = np.asarray(_cloud(o3d, world[sample]).cluster_dbscan(
-            eps=cfg.cluster_eps, min_points=cfg.cluster_min_points, print_progress=False
-        ), dtype=np.int64)  # fmt: skip
-    except RuntimeError as exc:
-        raise KeypointError(f"open3d DBSCAN failed on {len(sample)} points: {exc}") from exc
-    if len(sample) == len(pixels):
-        labels = raw
-    else:
-        dist, nearest = cKDTree(world[sample]).query(world[pixels], distance_upper_bound=
-                                                     cfg.cluster_eps)  # fmt: skip
-        labels = np.where(np.isfinite(dist), raw[np.minimum(nearest, len(sample) - 1)], -1)
+    labels = _dbscan(o3d, world, pixels, W, cfg)
+    if len(flat):
+        flat_labels = _dbscan(o3d, world, flat, W, cfg)
+        flat_labels[flat_labels >= 0] += int(labels.max(initial=-1)) + 1
+        pixels, labels = np.concatenate([pixels, flat]), np.concatenate([labels, flat_labels])
 
     masks: dict[int, BoolMask] = {}
     dropped: dict[int, str] = {}

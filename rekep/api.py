@@ -32,6 +32,9 @@ VLM_HELP = (
     "(e.g. http://localhost:8000/v1); install the extra with pip install 'rekep[vlm]'"
 )
 
+#: the keypoint proposer ``solve`` uses unless told otherwise
+DEFAULT_PROPOSER = "features"
+
 # Top-down tool orientation: TCP z (approach) along world -z.
 _TOP_DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])
 
@@ -98,7 +101,7 @@ def solve(
     masks: Mapping[int, ArrayLike] | ArrayLike | None = None,
     keypoints: Keypoints | None = None,
     T_world_tcp: ArrayLike | None = None,
-    proposer: str = "simple",
+    proposer: str = DEFAULT_PROPOSER,
     planner: PlannerConfig | None = None,
     vlm: VLMConfig | None = None,
 ) -> Plan:
@@ -114,7 +117,13 @@ def solve(
         keypoints: skip proposal and use these keypoints.
         T_world_tcp: (4, 4) current tool-centre-point pose; default: top-down, 25 cm above the
             keypoints' centroid.
-        proposer: name of the keypoint proposer.
+        proposer: name of the keypoint proposer (``keypoints.PROPOSERS``). The default,
+            ``features``, clusters per-pixel features on each mask (the ReKep recipe plus
+            each object's centre and extremities): DINOv2 features when its weights are on
+            disk (``REKEP_DINOV2_PATH`` or the Hugging Face cache; nothing is downloaded),
+            else the weight-free ``geometric`` features with a one-line notice that says
+            how to enable DINOv2. ``simple`` is the purely geometric proposer (centre and
+            principal-axis ends).
         planner: planner settings (workspace, tolerance, approach preference, backend).
         vlm: VLM settings; default ``VLMConfig.from_env()`` (OPENAI_API_KEY, OPENAI_BASE_URL,
             REKEP_VLM_MODEL, REKEP_VLM_BACKEND=replay for offline replay, ...).

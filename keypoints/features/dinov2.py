@@ -27,9 +27,10 @@ logger = logging.getLogger(__name__)
 
 ENV_VAR = "REKEP_DINOV2_PATH"
 PATCH = 14
-#: default short side (pixels) of the network input: 336 -> 24 x 32 patches for 640x480,
-#: about 3x less compute than the native 34 x 46 (set None for the native resolution)
-DEFAULT_SHORT_SIDE = 336
+#: default short side (pixels) of the network input: 280 -> 20 x 27 patches for 640x480,
+#: about 3x fewer tokens than the native 34 x 45 (so ViT-S/14 fits the 1 s per frame budget
+#: on a 2-core CPU); set None for the native resolution
+DEFAULT_SHORT_SIDE = 280
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -15,7 +15,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from rekep.bench_tasks.episodes import open_loop_episode  # noqa: E402
+from rekep.bench_tasks.episodes import closed_loop_episode, open_loop_episode  # noqa: E402
 from rekep.bench_tasks.local_runner import run_local  # noqa: E402
 from rekep.bench_tasks.ray_runner import run_ray  # noqa: E402
 from rekep.bench_tasks.spec import EpisodeSpec  # noqa: E402
@@ -53,11 +53,16 @@ def _outcome(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.sim
-def test_ray_and_local_agree_on_two_episodes(ray_instance: None) -> None:
+@pytest.mark.parametrize(("episode_fn", "tracker"),
+                         [(open_loop_episode, None), (closed_loop_episode, "flow")],
+                         ids=["open_loop", "closed_loop_flow"])  # fmt: skip
+def test_ray_and_local_agree_on_two_episodes(
+    ray_instance: None, episode_fn: Any, tracker: str | None
+) -> None:
     pytest.importorskip("pybullet")
-    specs = [EpisodeSpec("block_in_tray", seed) for seed in (1000, 1001)]
-    local = run_local(specs, open_loop_episode, workers=2, timeout_s=120)
-    remote = run_ray(specs, open_loop_episode, timeout_s=120)
+    specs = [EpisodeSpec("block_in_tray", seed, tracker=tracker) for seed in (1000, 1001)]
+    local = run_local(specs, episode_fn, workers=2, timeout_s=240)
+    remote = run_ray(specs, episode_fn, timeout_s=240)
     assert [r["seed"] for r in local] == [r["seed"] for r in remote] == [1000, 1001]
     assert all(r["failure"] is None or not r["failure"].startswith("crash") for r in local)
     assert [_outcome(r) for r in local] == [_outcome(r) for r in remote]

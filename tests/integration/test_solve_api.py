@@ -29,7 +29,7 @@ def scene():  # type: ignore[no-untyped-def]
 
 def test_solve_returns_feasible_plan_meeting_constraints(scene) -> None:  # type: ignore[no-untyped-def]
     task, rgbd, masks, T_hand, _ = scene
-    proposed = get_proposer("simple").propose(rgbd, masks)
+    proposed = get_proposer("features").propose(rgbd, masks)
     mapping = resolve_anchors(task, proposed)
     program = task.resolved_program(mapping)
     plan = rekep.solve(task.instruction, rgbd, program=program, masks=masks, T_world_tcp=T_hand)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keypoints.clustering import (
+    farthest_points,
     kmeans,
     merge_labels,
     minmax_normalize,
@@ -104,3 +105,30 @@ def test_merge_bad_input():
         merge_labels(np.zeros((2, 3)), -1.0)
     with pytest.raises(KeypointError, match="weights"):
         merge_labels(np.zeros((2, 3)), 0.1, "meanshift", weights=[1.0, 0.0])
+
+
+def test_pca_of_wide_features_matches_the_exact_axes():
+    rng = np.random.default_rng(3)
+    latent = rng.standard_normal((1500, 3)) * [5.0, 3.0, 2.0]
+    x = latent @ rng.standard_normal((3, 384)) + 0.05 * rng.standard_normal((1500, 384))
+    reduced = pca_reduce(x, 3)
+    centred = x - x.mean(0)
+    _, vecs = np.linalg.eigh(centred.T @ centred / len(x))
+    exact = centred @ vecs[:, ::-1][:, :3]
+    for j in range(3):  # same axes up to sign
+        assert abs(np.corrcoef(reduced[:, j], exact[:, j])[0, 1]) > 0.999
+    np.testing.assert_array_equal(reduced, pca_reduce(x, 3))  # deterministic
+
+
+def test_farthest_points_start_at_an_extremity_and_spread_out():
+    line = np.stack([np.linspace(0.0, 1.0, 11), np.zeros(11), np.zeros(11)], axis=1)
+    idx = farthest_points(line, 3, start=line.mean(0))
+    assert idx[0] in (0, 10) and set(idx[:2].tolist()) == {0, 10}
+    assert idx[2] in (2, 3, 7, 8)  # the start point counts as chosen
+    assert farthest_points(line, 0, start=line.mean(0)).tolist() == []
+    same = np.zeros((4, 3))
+    assert len(farthest_points(same, 3, start=np.zeros(3))) == 1  # no duplicates
+    with pytest.raises(KeypointError):
+        farthest_points(line, 2, start=[0.0, np.nan, 0.0])
+    with pytest.raises(KeypointError):
+        farthest_points(line, -1, start=np.zeros(3))

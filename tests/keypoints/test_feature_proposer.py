@@ -49,11 +49,11 @@ def test_registered_and_builds_from_the_registry(scene):
 @pytest.mark.parametrize("view", sorted(VIEWS))
 def test_keypoints_lie_on_their_objects_sorted_by_row_then_column(view, scene_factory):
     scene = scene_factory(*VIEWS[view])
-    cfg_k = 5
-    kp, report = _proposer(k=cfg_k).propose_with_report(scene.rgbd, scene.masks)
+    cfg = FeatureProposalConfig()
+    kp, report = _proposer().propose_with_report(scene.rgbd, scene.masks)
     _assert_consistent(kp, scene.rgbd, scene.seg)
     assert set(kp.object_ids.tolist()) == {scene.BOX, scene.TRAY}
-    assert 2 <= len(kp) <= 2 * cfg_k and report.reason == ""
+    assert 2 <= len(kp) <= 2 * (cfg.k + 1 + cfg.extremes) and report.reason == ""
     assert report.candidates >= len(kp) and set(report.timings_ms) >= {"features", "clusters"}
 
 
@@ -73,9 +73,37 @@ def test_object_ids_are_the_mask_ids(scene):
     assert set(kp.object_ids.tolist()) == {7, 42}
 
 
+@pytest.mark.parametrize("view", sorted(VIEWS))
+def test_centre_candidates_find_the_box_top_and_tray_floor_centres(view, scene_factory):
+    scene = scene_factory(*VIEWS[view])
+    kp = _proposer().propose(scene.rgbd, scene.masks)
+    for obj, point in ((scene.BOX, scene.box_top_centre), (scene.TRAY, scene.tray_floor_centre)):
+        d = np.linalg.norm(kp.positions[kp.object_ids == obj] - point, axis=1)
+        assert d.min() < 0.03, (obj, d.min())
+
+
+def test_extremes_reach_the_far_ends_of_each_object(oblique_scene):
+    scene = oblique_scene
+    kp = _proposer(k=1, centre=False, extremes=4, merge_radius=0.0).propose(
+        scene.rgbd, scene.masks
+    )
+    without = _proposer(k=1, centre=False, extremes=0, merge_radius=0.0).propose(
+        scene.rgbd, scene.masks
+    )
+    points = scene.rgbd.points_world()
+    for obj in (scene.BOX, scene.TRAY):
+        pts = points[scene.masks[obj] & scene.rgbd.valid_depth()]
+        spread = np.linalg.norm(pts - pts.mean(0), axis=1).max()
+        mine = kp.positions[kp.object_ids == obj]
+        assert 3 <= len(mine) <= 5  # k-means representative + up to 4 extremities
+        far = np.linalg.norm(mine - pts.mean(0), axis=1).max()
+        assert far > 0.9 * spread  # the farthest point of the object is a keypoint
+        assert len(without.positions[without.object_ids == obj]) == 1
+
+
 def test_more_clusters_give_more_candidates(oblique_scene):
-    p1 = _proposer(k=1, merge_radius=0.0)
-    p8 = _proposer(k=8, merge_radius=0.0)
+    p1 = _proposer(k=1, merge_radius=0.0, centre=False, extremes=0)
+    p8 = _proposer(k=8, merge_radius=0.0, centre=False, extremes=0)
     assert len(p1.propose(oblique_scene.rgbd, oblique_scene.masks)) == 2
     assert len(p8.propose(oblique_scene.rgbd, oblique_scene.masks)) > 8
 
@@ -236,7 +264,8 @@ def test_extractor_returning_nan_is_reported(scene):
      {"merge_radius": -0.1}, {"merge_radius": math.inf}, {"mask_source": "sam"},
      {"max_keypoints": 0}, {"max_mask_fraction": 0.0}, {"min_mask_area_px": True},
      {"workspace_min": (0, 0, 1), "workspace_max": (1, 1, 1)}, {"extractor": ""},
-     {"max_samples_per_mask": 1}, {"position_weight": -1.0}, {"seed": 1.5}],
+     {"max_samples_per_mask": 1}, {"position_weight": -1.0}, {"seed": 1.5},
+     {"extremes": -1}, {"extremes": 1.5}, {"centre": 1}],
 )  # fmt: skip
 def test_bad_config(kwargs):
     with pytest.raises(ConfigurationError):

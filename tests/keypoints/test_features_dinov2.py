@@ -54,7 +54,7 @@ def test_upsampling_is_bilinear_and_extract_at_agrees(scene, tiny):
     feats = tiny.extract(scene.rgbd)
     assert feats.shape == (480, 640, 32)
     grid = tiny.patch_features(scene.rgbd)
-    assert grid.shape == (24, 32, 32)  # short side 336 -> 24 x 32 patches
+    assert grid.shape == (20, 27, 32)  # short side 280 -> 20 x 27 patches
     # every pixel value lies between the patch features it interpolates
     assert feats.min() >= grid.min() - 1e-5 and feats.max() <= grid.max() + 1e-5
     rows, cols = np.nonzero(scene.masks[scene.TRAY])
@@ -67,7 +67,7 @@ def test_upsampling_is_bilinear_and_extract_at_agrees(scene, tiny):
 def test_imagenet_normalization_is_applied(tiny):
     mean_img = np.broadcast_to(np.round(np.array(IMAGENET_MEAN) * 255), (28, 42, 3))
     x = tiny.preprocess(mean_img.astype(np.uint8))
-    assert tuple(x.shape) == (1, 3, 336, 504)
+    assert tuple(x.shape) == (1, 3, 280, 420)
     assert float(x.abs().max()) < 0.01
     white = tiny.preprocess(np.full((28, 28, 3), 255, dtype=np.uint8))
     expected = (1.0 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
