@@ -51,7 +51,7 @@ class EpisodeConfig:
     task: str = "block_in_tray"
     seed: int = 0
     keypoint_mode: str = "proposed"
-    proposer: str = "simple"
+    proposer: str = "features"
     out_dir: Path | None = None
     backend: str = "casadi"
     planner: PlannerConfig = field(default_factory=lambda: PANDA_WORKSPACE)

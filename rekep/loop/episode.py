@@ -43,7 +43,7 @@ class ClosedLoopConfig:
     task: str = "block_in_tray"
     seed: int = 0
     keypoint_mode: str = "proposed"
-    proposer: str = "simple"
+    proposer: str = "features"
     tracker: str = "auto"
     backend: str = "casadi"
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(planner=PANDA_WORKSPACE))

@@ -50,7 +50,7 @@ class ProposerSettings:
     """Keypoint proposer: ``simple`` (extremal points per mask) or ``features`` (feature
     clustering; extractor ``auto`` = DINOv2 when local weights exist, else geometric)."""
 
-    name: str = "simple"
+    name: str = "features"
 
     def __post_init__(self) -> None:
         if self.name not in PROPOSERS:
