@@ -10,7 +10,7 @@ a time from fresh observations (the closed loop).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from rekep.errors import SolverError
 from rekep.keypoint_set import Keypoints
 from rekep.plan import StagePlan
 from rekep.program import ConstraintFunction, ConstraintProgram, Stage
+from solvers.collision import OBJECT_RADIUS_M, TABLE_Z_M, obstacle_cloud
 from solvers.forward_model import move_held_keypoints
 from solvers.path import plan_path
 from solvers.subgoal import build_subgoal_problem, solve_subgoal
@@ -36,6 +37,11 @@ class PlannerConfig:
     ``lift_m`` lifts the hand before a transport path so a held object clears the table;
     ``robot`` (a :class:`solvers.kinematics.RobotModel`) lets joint-space backends such as
     ``casadi`` solve over joint angles, so every answer is reachable by construction.
+    ``obstacle_points`` is an optional (N, 3) world cloud of the scene (metres); before each
+    stage the planner removes the points within ``object_radius_m`` of the keypoints of the
+    grasped and held objects and those below ``obstacle_min_z`` (the table top; None keeps
+    them), and the ``casadi`` backend keeps the arm, hand and held object clear of the rest
+    (other backends ignore it). ``plan_stage(scene_points=...)`` overrides it per call.
     """
 
     approach: str = "top_down"
@@ -48,6 +54,9 @@ class PlannerConfig:
     path_step_rad: float = 0.1
     lift_m: float = 0.08
     robot: Any = None
+    obstacle_points: Any = field(default=None, compare=False, repr=False)
+    obstacle_min_z: float | None = TABLE_Z_M
+    object_radius_m: float = OBJECT_RADIUS_M
 
     def __post_init__(self) -> None:
         if self.approach not in ("top_down", "side", "free"):
@@ -60,6 +69,8 @@ class PlannerConfig:
             raise SolverError("workspace_lower must be below workspace_upper on every axis")
         if self.path_step_m <= 0 or self.path_step_rad <= 0 or self.lift_m < 0:
             raise SolverError("path steps must be positive and lift_m non-negative")
+        if not self.object_radius_m >= 0:
+            raise SolverError(f"object_radius_m must be >= 0 metres, got {self.object_radius_m}")
 
 
 def held_keypoint_indices(keypoints: Keypoints, grasped: Iterable[int]) -> tuple[int, ...]:
@@ -100,15 +111,21 @@ def plan_stage(
     config: PlannerConfig,
     warm_start: NDArray[np.float64] | None = None,
     q_current: NDArray[np.float64] | None = None,
+    scene_points: NDArray[np.float64] | None = None,
 ) -> StagePlan:
     """Solve one stage's sub-goal from ``T_world_tcp`` and a path to it.
 
     ``positions`` (K, 3) are the current keypoint positions (held ones already moved with the
     hand); ``held`` are the indices of keypoints that move with the hand during this stage.
+    ``scene_points`` (N, 3) world metres (default ``config.obstacle_points``) is the observed
+    cloud; it is filtered by :func:`stage_obstacles` before the sub-goal solve.
     """
     grasp = _single_arm_index(stage.grasp_keypoint, "grasp keypoint", stage)
     release = _single_arm_index(stage.release_keypoint, "release keypoint", stage)
     held_mask = held_mask_of(keypoints, held)
+    cloud = scene_points if scene_points is not None else config.obstacle_points
+    obstacles = None if cloud is None else stage_obstacles(
+        cloud, keypoints, positions, [*held, grasp], config)  # fmt: skip
     problem = build_subgoal_problem(
         subgoal_constraints=bind_constraints(stage.subgoal_constraints, held),
         path_constraints=bind_constraints(stage.path_constraints, held),
@@ -122,6 +139,7 @@ def plan_stage(
         tolerance=config.tolerance,
         robot=config.robot,
         q_current=q_current if config.robot is not None else None,
+        obstacle_points=obstacles,
     )
     subgoal = solve_subgoal(
         problem, backend=config.subgoal_backend, warm_start=warm_start, num_seeds=config.num_seeds
@@ -145,6 +163,22 @@ def plan_stage(
         release_keypoint=release,
         held_keypoints=tuple(held),
     )
+
+
+def stage_obstacles(
+    scene_points: NDArray[np.float64],
+    keypoints: Keypoints,
+    positions: NDArray[np.float64],
+    objects_of: Sequence[int],
+    config: PlannerConfig,
+) -> NDArray[np.float64]:
+    """(M, 3) obstacle points of a stage: ``scene_points`` without the objects owning the
+    keypoints ``objects_of`` (grasped and held; every keypoint of those objects, at their
+    current ``positions``, excludes a ball of ``config.object_radius_m``) and without the
+    points below ``config.obstacle_min_z``; NaN rows dropped with a warning."""
+    owned = held_keypoint_indices(keypoints, [int(i) for i in objects_of if int(i) >= 0])
+    return obstacle_cloud(scene_points, exclude_keypoints=np.asarray(positions)[list(owned)],
+                          radius_m=config.object_radius_m, min_z=config.obstacle_min_z)  # fmt: skip
 
 
 def plan_program(

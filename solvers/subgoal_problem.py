@@ -26,6 +26,11 @@ Objective (every backend implements these terms with these weights; see
   stronger, so they always win).
 * workspace: the TCP position is bounded to the box ``[workspace_lower, workspace_upper]``
   (a stand-in for reachability until the kinematics-based solver lands).
+* collision (``casadi`` backend, when ``esdf`` holds obstacles): hard clearance of the arm,
+  hand and finger spheres and a soft hinge ``collision * max(0, collision_margin_m -
+  clearance)^2`` that also covers the held object (see :mod:`solvers.collision`). SE(3)
+  problems check the hand spheres only; the ``scipy`` and ``rekep_baseline`` backends
+  ignore ``esdf``.
 """
 
 from __future__ import annotations
@@ -40,12 +45,14 @@ from numpy.typing import ArrayLike, NDArray
 from rekep.errors import SolverError
 from rekep.keypoint_set import Keypoints
 from rekep.poses import as_pose, rotvec_from_matrix
+from solvers.collision import obstacle_cloud
 from solvers.constraint_set import (
     ConstraintsLike,
     NamedConstraint,
     check_unique_names,
     normalize_constraints,
 )
+from solvers.esdf import Esdf, build_esdf
 from solvers.forward_model import as_held_mask, as_keypoints
 
 FloatArray = NDArray[np.float64]
@@ -67,6 +74,8 @@ class SubgoalWeights:
             starts tilted.
         approach_hold: ``"top_down"`` preference while holding an object.
         smoothing: eps of the smoothed norms (metres / radians).
+        collision: soft collision hinge, cost units per m^2 of clearance below the margin.
+        collision_margin_m: clearance (metres) under which the soft hinge starts.
     """
 
     constraint: float = 1.0e4
@@ -75,9 +84,12 @@ class SubgoalWeights:
     approach_grasp: float = 20.0
     approach_hold: float = 2.0
     smoothing: float = 1.0e-3
+    collision: float = 100.0
+    collision_margin_m: float = 0.04
 
     def __post_init__(self) -> None:
-        for name in ("constraint", "position", "rotation", "approach_grasp", "approach_hold"):
+        for name in ("constraint", "position", "rotation", "approach_grasp", "approach_hold",
+                     "collision", "collision_margin_m"):  # fmt: skip
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0.0):
                 raise SolverError(f"SubgoalWeights.{name} must be finite and >= 0, got {value}")
@@ -105,6 +117,9 @@ class SubgoalProblem:
             (``casadi``) then optimize joint angles within the limits (None: SE(3) only).
         q_current: optional (dof,) current joint angles in radians (needs ``robot``);
             None with a robot: the backend finds them by IK of ``T_world_tcp``.
+        esdf: optional :class:`solvers.esdf.Esdf` of the obstacles (an (N, 3) cloud is
+            turned into one by :func:`solvers.esdf.build_esdf` as given: filter it first,
+            see :func:`solvers.collision.obstacle_cloud`). None or empty: no collision terms.
     """
 
     subgoal_constraints: tuple[NamedConstraint, ...]
@@ -120,10 +135,12 @@ class SubgoalProblem:
     weights: SubgoalWeights = field(default_factory=SubgoalWeights)
     robot: Any = None
     q_current: FloatArray | None = None
+    esdf: Esdf | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "q_current", _joint_state(self.robot, self.q_current))
+        set_(self, "esdf", as_esdf(self.esdf))
         sub = normalize_constraints(self.subgoal_constraints, "subgoal_constraint")
         path = normalize_constraints(self.path_constraints, "path_constraint")
         check_unique_names(sub, path)
@@ -169,6 +186,11 @@ class SubgoalProblem:
     def constraints(self) -> tuple[NamedConstraint, ...]:
         """Sub-goal constraints followed by path constraints (all must hold at the sub-goal)."""
         return self.subgoal_constraints + self.path_constraints
+
+    @property
+    def has_obstacles(self) -> bool:
+        """True when collision terms apply (an ``esdf`` with obstacles)."""
+        return self.esdf is not None and not self.esdf.is_empty
 
     @property
     def is_grasp_stage(self) -> bool:
@@ -243,6 +265,19 @@ def _joint_state(robot: Any, q_current: ArrayLike | None) -> FloatArray | None:
     return q
 
 
+def as_esdf(value: Esdf | ArrayLike | None) -> Esdf | None:
+    """None, an :class:`Esdf`, or an (N, 3) obstacle cloud (built with the defaults, NaN
+    rows dropped with a warning) -> an Esdf or None."""
+    if value is None or isinstance(value, Esdf):
+        return value
+    try:
+        return build_esdf(obstacle_cloud(value, min_z=None))
+    except SolverError:
+        raise
+    except Exception as exc:
+        raise SolverError(f"obstacle points must be an (N, 3) array in metres: {exc}") from exc
+
+
 def _vec3(value: ArrayLike, name: str) -> FloatArray:
     arr = np.array(value, dtype=np.float64).reshape(-1)
     if arr.shape != (3,) or not np.all(np.isfinite(arr)):
@@ -267,6 +302,7 @@ def build_subgoal_problem(
     weights: SubgoalWeights | None = None,
     robot: Any = None,
     q_current: ArrayLike | None = None,
+    obstacle_points: Esdf | ArrayLike | None = None,
 ) -> SubgoalProblem:
     """Build a validated :class:`SubgoalProblem`.
 
@@ -274,6 +310,9 @@ def build_subgoal_problem(
     callables (auto-named ``subgoal_constraint{i}`` / ``path_constraint{i}``). ``keypoints``
     may be a (K, 3) array or a :class:`rekep.keypoint_set.Keypoints`; ``held_mask=None``
     means nothing is held. ``robot`` / ``q_current`` enable joint-space backends.
+    ``obstacle_points``: an (N, 3) cloud of obstacles (everything but the grasped and held
+    objects and the table, see :func:`solvers.collision.obstacle_cloud`) or an
+    :class:`~solvers.esdf.Esdf`; None: no collision terms.
     """
     positions = keypoints.positions if isinstance(keypoints, Keypoints) else keypoints
     kps = as_keypoints(positions)
@@ -291,4 +330,5 @@ def build_subgoal_problem(
         weights=weights if weights is not None else SubgoalWeights(),
         robot=robot,
         q_current=None if q_current is None else np.asarray(q_current, dtype=np.float64),
+        esdf=as_esdf(obstacle_points),
     )

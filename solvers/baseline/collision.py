@@ -31,6 +31,15 @@ HAND_POINTS_TCP = np.array(
 """(10, 3) points on a Panda-like hand in the TCP frame, metres (z points out of the hand)."""
 
 
+def gripper_and_held_points(T_world_tcp: ArrayLike, held_points: ArrayLike) -> FloatArray:
+    """(10 + H, 3) world points of the gripper (:data:`HAND_POINTS_TCP` at ``T_world_tcp``)
+    and of the held object (``held_points`` (H, 3) world metres, e.g. its keypoints): what the
+    original samples its collision points from."""
+    T = np.asarray(T_world_tcp, dtype=np.float64)
+    held = np.asarray(held_points, dtype=np.float64).reshape(-1, 3)
+    return np.concatenate([transform_points(T, HAND_POINTS_TCP), held])
+
+
 def farthest_point_sampling(points: ArrayLike, count: int) -> FloatArray:
     """Up to ``count`` of the (N, 3) ``points``, spread out (deterministic, starts at row 0)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)

@@ -3,7 +3,9 @@
 The original scores reachability by how many iterations its IK solver needs (budget 20)
 from the robot's current joints towards the candidate pose, and adds the distance of the
 IK answer from a reset posture. Here the IK is a plain damped-least-squares iteration over
-any forward-kinematics callable, so a robot model is an injectable dependency.
+any forward-kinematics callable, so a robot model is an injectable dependency; a robot may
+also bring a compiled version of the same iteration (``BaselineRobot.ik``, see
+:mod:`solvers.baseline.compiled_ik`), as the original's IK is compiled code.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from solvers.baseline.options import (
 FloatArray = NDArray[np.float64]
 FkFn = Callable[[FloatArray], FloatArray]
 JacobianFn = Callable[[FloatArray], FloatArray]
+IKFn = Callable[..., "IKResult"]
+"""``ik(seed (J,), T_target (4, 4), *, max_iterations, position_tolerance,
+rotation_tolerance, damping) -> IKResult``: the same iteration as :func:`solve_ik`."""
 DAMPING = 0.05
 FD_STEP = 1.0e-6
 
@@ -50,6 +55,8 @@ class BaselineRobot:
         q_init: (J,) current joints, the IK seed (None: ``q_reset``).
         jacobian: optional ``q -> (6, J)`` world-frame Jacobian (rows: linear velocity, then
             angular velocity); finite differences of ``fk`` when None.
+        ik: optional compiled damped-least-squares IK (:data:`IKFn`) used by
+            :func:`solve_ik` instead of the Python loop; it must give the same answer.
     """
 
     fk: FkFn
@@ -58,6 +65,7 @@ class BaselineRobot:
     q_reset: FloatArray
     q_init: FloatArray | None = None
     jacobian: JacobianFn | None = None
+    ik: IKFn | None = None
 
     def __post_init__(self) -> None:
         if not callable(self.fk):
@@ -133,9 +141,13 @@ def solve_ik(
 
     Each iteration: ``dq = J^T (J J^T + damping^2 I)^-1 e`` with ``e`` the (6,) pose error,
     then clip to the joint limits. Stops when both tolerances hold or after
-    ``max_iterations`` updates.
+    ``max_iterations`` updates. Runs ``robot.ik`` (compiled) when the robot has one.
     """
     target = np.asarray(T_target, dtype=np.float64)
+    if robot.ik is not None:
+        return robot.ik(robot.seed, target, max_iterations=max_iterations,
+                        position_tolerance=position_tolerance,
+                        rotation_tolerance=rotation_tolerance, damping=damping)  # fmt: skip
     q = robot.seed.copy()
     eye = np.eye(6) * damping**2
     iterations = 0

@@ -2,7 +2,9 @@
 
 A :class:`BenchProblem` is plain data (program text, keypoints, the hand's pose, what it
 holds, obstacles). Its constraints are compiled by :func:`rekep.program.load_program` (the
-real sandbox) and bound to the grasp state as ``(name, fn.bind(held))``.
+real sandbox) and bound to the grasp state as ``(name, fn.bind(held))``. Its obstacles reach
+the sub-goal problem (and, through :meth:`BenchProblem.obstacle_cloud`, the path), so the
+``casadi`` backend avoids them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rekep.errors import SolverError
 from rekep.poses import as_pose
+from solvers.collision import obstacle_cloud
 from solvers.constraint_set import ConstraintFn, NamedConstraint
 from solvers.subgoal_problem import (
     APPROACHES,
@@ -151,15 +154,23 @@ class BenchProblem:
 
         return bind(stage.subgoal_constraints), bind(stage.path_constraints)
 
+    def obstacle_cloud(self) -> FloatArray:
+        """(M, 3) obstacle points the solvers see: ``obstacles`` without points near the
+        grasped or held keypoints and without the table plane (see
+        :func:`solvers.collision.obstacle_cloud`)."""
+        near = list(self.held_keypoints) + ([self.grasp_keypoint] if self.grasp_keypoint >= 0
+                                            else [])  # fmt: skip
+        return obstacle_cloud(self.obstacles, exclude_keypoints=self.keypoints[near])
+
     def subgoal_problem(self, weights: SubgoalWeights | None = None) -> SubgoalProblem:
-        """The :class:`SubgoalProblem` of this stage."""
+        """The :class:`SubgoalProblem` of this stage (with :meth:`obstacle_cloud`)."""
         sub, path = self.constraints()
         return build_subgoal_problem(
             subgoal_constraints=sub, path_constraints=path, keypoints=self.keypoints,
             T_world_tcp=self.T_world_tcp, workspace_lower=self.workspace_lower,
             workspace_upper=self.workspace_upper, held_mask=self.held_mask,
             grasp_keypoint=self.grasp_keypoint, approach=self.approach,
-            tolerance=self.tolerance, weights=weights,
+            tolerance=self.tolerance, weights=weights, obstacle_points=self.obstacle_cloud(),
         )  # fmt: skip
 
 

@@ -3,11 +3,16 @@
 For each problem and backend: one cold sub-goal solve (multi-start, no warm start), then
 ``warm_ticks`` warm solves of the same stage one loop tick later (keypoints jittered by
 :func:`solvers.benchmark.perturbed`, warm start = the previous answer); the same for the
-path from the current pose to the sub-goal. Times are wall-clock milliseconds of the
-solve call alone (the CasADi NLP build, once per program stage, is timed apart as
-``subgoal_build_ms_median``). The ``casadi`` backend runs in joint space on the Panda
-(base at the world origin, current joints by IK of the problem's pose); the others in
-SE(3) with their own defaults.
+path from the current pose to the sub-goal. Times are milliseconds (:data:`CLOCK`) of
+the solve call alone (the CasADi NLP build, once per program stage, and the warm ticks'
+SQP solver are timed apart as ``subgoal_build_ms_median``). The ``casadi`` backend runs in
+joint space on the Panda (base at the world origin, current joints by IK of the problem's
+pose). ``rekep_baseline``
+runs the original recipe in full on the same scene: the Panda behind its IK reachability
+and reset-posture terms (IK seeded at the same current joints), the problem's obstacle
+cloud as its distance field, read at up to 60 points of the gripper and the held object
+(:func:`solvers.baseline.collision.gripper_and_held_points`), and the workspace box as its
+variable bounds. ``scipy`` runs in SE(3) with its own defaults.
 
 :func:`run_solver_bench` returns a JSON-ready dict; :func:`format_table` renders it.
 """
@@ -35,43 +40,89 @@ BASELINE = "rekep_baseline"
 METRICS = ("subgoal_cold_ms", "subgoal_warm_ms", "path_cold_ms", "path_warm_ms")
 SCALING_CONSTRAINTS = (1, 2, 4, 8, 16, 32)
 SCALING_KEYPOINTS = (4, 8, 16, 32, 64)
+CLOCK: Callable[[], float] = time.perf_counter
+"""Clock of the timings, seconds (wall clock; ``time.process_time`` on a crowded machine)."""
 
 
 class _Robot:
-    """The Panda model and IK of each problem's current pose (lazily, cached)."""
+    """The Panda model and the current joints of each problem (IK of its pose, cached by
+    problem name: a perturbed tick keeps its problem's name, pose and joints)."""
 
     def __init__(self) -> None:
         from solvers.kinematics import RobotModel
 
         self.model = RobotModel()
-        self._q: dict[int, np.ndarray] = {}
+        self._q: dict[str, np.ndarray] = {}
 
-    def attach(self, bp: BenchProblem, prob: SubgoalProblem) -> SubgoalProblem:
+    def q_current(self, bp: BenchProblem) -> np.ndarray:
+        """(dof,) current joints of ``bp``, radians."""
         from solvers.casadi_ik import solve_ik
 
-        key = id(bp.T_world_tcp)
-        if key not in self._q:
-            self._q[key] = solve_ik(self.model, bp.T_world_tcp)[0]
-        return dataclasses.replace(prob, robot=self.model, q_current=self._q[key])
+        if bp.name not in self._q:
+            self._q[bp.name] = solve_ik(self.model, bp.T_world_tcp)[0]
+        return self._q[bp.name]
+
+    def attach(self, bp: BenchProblem, prob: SubgoalProblem) -> SubgoalProblem:
+        return dataclasses.replace(prob, robot=self.model, q_current=self.q_current(bp))
 
 
-def _subgoal_solver(backend: str) -> Callable[..., Solution]:
-    from solvers.subgoal import solve_subgoal
+class _BaselineScene:
+    """What the original recipe sees of a bench problem: robot, distance field, points."""
 
-    def solve(prob: SubgoalProblem, warm: np.ndarray | None) -> Solution:
+    def __init__(self, robot: _Robot) -> None:
+        self.robot = robot
+        self._cache: dict[str, tuple[Any, Any]] = {}
+
+    def kwargs(self, bp: BenchProblem, origin: BenchProblem, T_now: np.ndarray,
+               keypoints: np.ndarray) -> dict[str, Any]:  # fmt: skip
+        """``robot``, ``sdf`` and ``collision_points`` for the baseline solvers (the robot
+        and field of ``origin``, the unperturbed problem; held points from ``keypoints``)."""
+        from solvers.baseline.collision import gripper_and_held_points, point_cloud_sdf
+        from solvers.baseline.robot_adapter import panda_robot
+
+        key = origin.name
+        if key not in self._cache:
+            q_now = self.robot.q_current(origin)
+            sdf = point_cloud_sdf(origin.obstacles) if origin.has_obstacles else None
+            self._cache[key] = (panda_robot(q_init=q_now, model=self.robot.model), sdf)
+        robot, sdf = self._cache[key]
+        points = gripper_and_held_points(T_now, keypoints[bp.held_mask])
+        return {"robot": robot, "sdf": sdf, "collision_points": points if sdf is not None else None}
+
+
+def _subgoal_solver(backend: str, scene: _BaselineScene) -> Callable[..., Solution]:
+    """``(bp, origin, prob, warm_pose) -> Solution`` for ``backend``."""
+    from solvers.subgoal import solve_subgoal, warm_start_decision
+
+    if backend == BASELINE:
+        from solvers.baseline.subgoal_solver import solve_subgoal_baseline
+
+        def baseline(bp: BenchProblem, origin: BenchProblem, prob: SubgoalProblem,
+                     warm: np.ndarray | None) -> Solution:  # fmt: skip
+            extra = scene.kwargs(bp, origin, prob.T_world_tcp, prob.keypoints)
+            return solve_subgoal_baseline(prob, warm_start=warm_start_decision(prob, warm),
+                                          **extra)  # fmt: skip
+
+        return baseline
+
+    def solve(bp: BenchProblem, origin: BenchProblem, prob: SubgoalProblem,
+              warm: np.ndarray | None) -> Solution:  # fmt: skip
         return solve_subgoal(prob, backend=backend, warm_start=warm)
 
     return solve
 
 
-def _path_solver(backend: str, robot: _Robot) -> Callable[..., Solution] | None:
-    """``(bp, subgoal_solution, previous_path) -> Solution`` for ``backend`` (None: none)."""
+def _path_solver(backend: str, robot: _Robot,
+                 scene: _BaselineScene) -> Callable[..., Solution] | None:  # fmt: skip
+    """``(bp, origin, subgoal_solution, previous_path) -> Solution`` for ``backend``
+    (None: none)."""
     if backend == "casadi":
         from solvers.casadi_path import plan_path_casadi
 
-        def casadi_path(bp: BenchProblem, goal: Solution, prev: Solution | None) -> Solution:
+        def casadi_path(bp: BenchProblem, origin: BenchProblem, goal: Solution,
+                        prev: Solution | None) -> Solution:  # fmt: skip
             _, path = bp.constraints()
-            q_start = robot.attach(bp, bp.subgoal_problem()).q_current
+            q_start = robot.q_current(bp)
             return plan_path_casadi(
                 bp.T_world_tcp, goal.pose, path_constraints=path, keypoints=bp.keypoints,
                 held_mask=bp.held_mask, tolerance=bp.tolerance, robot=robot.model,
@@ -82,19 +133,23 @@ def _path_solver(backend: str, robot: _Robot) -> Callable[..., Solution] | None:
     if backend == BASELINE:
         from solvers.baseline.path_solver import plan_path_baseline
 
-        def baseline_path(bp: BenchProblem, goal: Solution, prev: Solution | None) -> Solution:
+        def baseline_path(bp: BenchProblem, origin: BenchProblem, goal: Solution,
+                          prev: Solution | None) -> Solution:  # fmt: skip
             _, path = bp.constraints()
             return plan_path_baseline(
                 bp.T_world_tcp, goal.pose, path_constraints=path, keypoints=bp.keypoints,
                 held_mask=bp.held_mask, tolerance=bp.tolerance,
+                workspace_lower=bp.workspace_lower, workspace_upper=bp.workspace_upper,
                 warm_start=None if prev is None else prev.decision,
+                **scene.kwargs(bp, origin, bp.T_world_tcp, bp.keypoints),
             )  # fmt: skip
 
         return baseline_path
     if backend == "scipy":
         from solvers.path import plan_path
 
-        def interpolated(bp: BenchProblem, goal: Solution, prev: Solution | None) -> Solution:
+        def interpolated(bp: BenchProblem, origin: BenchProblem, goal: Solution,
+                         prev: Solution | None) -> Solution:  # fmt: skip
             _, path = bp.constraints()
             return plan_path(bp.T_world_tcp, goal.pose, path_constraints=path,
                              keypoints=bp.keypoints, held_mask=bp.held_mask,
@@ -105,15 +160,16 @@ def _path_solver(backend: str, robot: _Robot) -> Callable[..., Solution] | None:
 
 
 def _timed(fn: Callable[[], Solution]) -> tuple[Solution, float]:
-    t0 = time.perf_counter()
+    t0 = CLOCK()
     sol = fn()
-    return sol, (time.perf_counter() - t0) * 1e3
+    return sol, (CLOCK() - t0) * 1e3
 
 
 def _bench_backend(backend: str, problems: Sequence[BenchProblem], repeats: int,
                    warm_ticks: int, robot: _Robot, seed: int) -> dict[str, Any]:  # fmt: skip
-    solve = _subgoal_solver(backend)
-    path_fn = _path_solver(backend, robot)
+    scene = _BaselineScene(robot)
+    solve = _subgoal_solver(backend, scene)
+    path_fn = _path_solver(backend, robot, scene)
     times: dict[str, list[float]] = {m: [] for m in (*METRICS, "subgoal_build_ms")}
     feasible: list[bool] = []
     violations: list[float] = []
@@ -121,22 +177,25 @@ def _bench_backend(backend: str, problems: Sequence[BenchProblem], repeats: int,
         logger.info("bench %s: problem %d/%d %s", backend, i + 1, len(problems), bp.name)
         prob = bp.subgoal_problem()
         if backend == "casadi":
+            from solvers.casadi_subgoal import fast_solver
             from solvers.casadi_subgoal_nlp import get_nlp
 
             prob = robot.attach(bp, prob)
-            t0 = time.perf_counter()
-            get_nlp(prob, True).last.clear()
-            times["subgoal_build_ms"].append((time.perf_counter() - t0) * 1e3)
+            t0 = CLOCK()
+            nlp = get_nlp(prob, True)
+            nlp.last.clear()
+            fast_solver(nlp)  # the warm ticks' SQP solver is part of the stage's build
+            times["subgoal_build_ms"].append((CLOCK() - t0) * 1e3)
         cold: Solution | None = None
         for _ in range(max(1, repeats)):
-            cold, ms = _timed(functools.partial(solve, prob, None))
+            cold, ms = _timed(functools.partial(solve, bp, bp, prob, None))
             times["subgoal_cold_ms"].append(ms)
         assert cold is not None
         feasible.append(cold.feasible)
         violations.append(cold.max_violation)
         path = None
         if path_fn is not None and cold.status != "error":
-            path, ms = _timed(functools.partial(path_fn, bp, cold, None))
+            path, ms = _timed(functools.partial(path_fn, bp, bp, cold, None))
             times["path_cold_ms"].append(ms)
         rng = np.random.default_rng(seed + i)
         prev, cur = cold, bp
@@ -146,12 +205,12 @@ def _bench_backend(backend: str, problems: Sequence[BenchProblem], repeats: int,
             if backend == "casadi":
                 tick = robot.attach(bp, tick)
             warm_pose = prev.pose if prev.status != "error" else None
-            warm, ms = _timed(functools.partial(solve, tick, warm_pose))
+            warm, ms = _timed(functools.partial(solve, cur, bp, tick, warm_pose))
             times["subgoal_warm_ms"].append(ms)
             feasible.append(warm.feasible)
             violations.append(warm.max_violation)
             if path_fn is not None and warm.status != "error":
-                path, ms = _timed(functools.partial(path_fn, cur, warm, path))
+                path, ms = _timed(functools.partial(path_fn, cur, bp, warm, path))
                 times["path_warm_ms"].append(ms)
             prev = warm
     out: dict[str, Any] = {}

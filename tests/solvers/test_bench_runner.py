@@ -46,3 +46,21 @@ def test_cli_parser() -> None:
     add_bench_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["bench", "solver", "--json", "--backends", "casadi", "--quick"])
     assert args.json and args.backends == ["casadi"] and args.quick and callable(args.func)
+
+
+def test_baseline_sees_the_robot_and_the_obstacles() -> None:
+    """The recipe runs in full: IK seeded at the casadi backend's current joints, the
+    problem's obstacles as its distance field, gripper + held points for collision."""
+    from solvers.benchmark.runner import _BaselineScene, _Robot
+
+    robot = _Robot()
+    scene = _BaselineScene(robot)
+    bp = next(p for p in bench_problems() if p.has_obstacles and p.holds_object)
+    kw = scene.kwargs(bp, bp, bp.T_world_tcp, bp.keypoints)
+    assert kw["robot"].ik is not None
+    assert kw["robot"].seed == pytest.approx(robot.q_current(bp))
+    assert kw["sdf"] is not None and kw["sdf"](bp.obstacles[:3]) == pytest.approx(0.0)
+    held = bp.keypoints[bp.held_mask]
+    assert kw["collision_points"][-len(held) :] == pytest.approx(held)
+    free = next(p for p in bench_problems() if not p.has_obstacles)
+    assert scene.kwargs(free, free, free.T_world_tcp, free.keypoints)["sdf"] is None

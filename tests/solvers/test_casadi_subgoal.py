@@ -196,3 +196,45 @@ def test_sqpmethod_variant_solves_too() -> None:
     sol = solve_subgoal_casadi(problem([("reach", reach([0.6, 0.1, 0.3]))], "se3"),
                                num_seeds=0, solver="sqpmethod")  # fmt: skip
     assert sol.feasible, sol.reason
+
+
+def test_warm_fast_path_matches_ipopt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm tick's SQP answer is feasible at IPOPT's cost; a rejected SQP answer
+    (here: no iterations allowed) falls back to IPOPT from the same start."""
+    import solvers.casadi_subgoal as cs
+
+    keypoints, held = held_object_scene(tilt=0.3)
+    kw = {"held": held, "path_constraints": [("vertical", axis_vertical)]}
+    cold = solve_subgoal(problem([("above", bottom_above_table_point)], "joint",
+                                 keypoints=keypoints, **kw), backend="casadi")  # fmt: skip
+    moved = keypoints.copy()
+    moved[2] += np.array([0.004, -0.003, 0.002])
+    prob = problem([("above", bottom_above_table_point)], "joint", keypoints=moved, **kw)
+
+    def warm_solve():
+        get_nlp(prob, True).last.clear()
+        return solve_subgoal(prob, backend="casadi", warm_start=cold.pose)
+
+    accepted = []
+    run = cs._Context.run
+
+    def spy(self, label, x0, warm=None, fast=None):
+        out = run(self, label, x0, warm, fast)
+        accepted.append(fast is not None and out.converged and out.feasible)
+        return out
+
+    monkeypatch.setattr(cs._Context, "run", spy)
+    fast = warm_solve()
+    assert accepted == [True]  # one SQP solve, kept
+    monkeypatch.setattr(cs, "fast_solver", lambda nlp: None)
+    slow = warm_solve()
+    assert fast.feasible and slow.feasible
+    assert fast.cost == pytest.approx(slow.cost, rel=1e-3, abs=1e-4)
+    monkeypatch.undo()
+    monkeypatch.setitem(cs.FAST_SQP_OPTIONS, "max_iter", 1)
+    cs._FAST.clear()
+    try:
+        rejected = warm_solve()
+    finally:
+        cs._FAST.clear()
+    assert rejected.feasible and rejected.cost == pytest.approx(slow.cost, rel=1e-3, abs=1e-4)
