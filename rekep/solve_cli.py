@@ -26,6 +26,9 @@ def add_solve_parser(subparsers: Any) -> None:
     solve.add_argument("--hand-pose", help="4x4 current T_world_tcp (.npy/.txt/.json)")
     solve.add_argument("--program", help="ReKep program file; omit to ask the VLM")
     solve.add_argument("--out", default="out/solve", help="output directory")
+    solve.add_argument("--record", metavar="FILE.rrd", help="write a Rerun recording of the plan")
+    solve.add_argument("--proposer", default="features", choices=["features", "simple"],
+                       help="keypoint proposer (default: features)")
     solve.add_argument("--vlm-backend", help="openai | replay (default: REKEP_VLM_BACKEND)")
     solve.add_argument("--vlm-replay", help="answer from this saved query directory, offline")
     solve.add_argument("--vlm-store", help="directory where queries are saved")
@@ -60,7 +63,7 @@ def run_solve(args: argparse.Namespace) -> int:
 
     rgbd = load_frame(args.rgb, args.depth, args.intrinsics, args.camera_pose, args.depth_scale)
     masks = masks_for_proposal(load_labels(args.masks), rgbd)
-    keypoints = get_proposer("simple").propose(rgbd, masks)
+    keypoints = get_proposer(args.proposer).propose(rgbd, masks)
     out = Path(args.out)
     if keypoints.annotated_image is not None:
         print(f"annotated keypoints: {save_png(out / 'keypoints.png', keypoints.annotated_image)}")
@@ -82,6 +85,16 @@ def run_solve(args: argparse.Namespace) -> int:
         where = " ".join(f"{v:.3f}" for v in stage.subgoal.pose[:3, 3])
         print(f"stage {stage.number}: {stage.subgoal.status}, sub-goal TCP at [{where}] m")
     print(f"plan: {plan.save(out / 'plan.json')}")
+    if args.record:
+        from rekep.record.plan_recording import record_plan
+        from rekep.record.rerun_recorder import RerunRecorder
+
+        recorder = RerunRecorder(args.record)
+        try:
+            record_plan(recorder, rgbd, plan)
+        finally:
+            recorder.close()
+        print(f"recording: {args.record}")
     print(f"feasible: {'true' if plan.feasible else 'false'}")
     return 0 if plan.feasible else 1
 

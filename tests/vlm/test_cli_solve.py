@@ -3,6 +3,7 @@ over real HTTP -> validated program -> plan.json; then the same query replayed o
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -60,12 +61,18 @@ def test_cli_solve_against_fake_vlm_then_replay(
     monkeypatch.setenv("OPENAI_BASE_URL", fake_server.url)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("REKEP_VLM_MODEL", "fake-vlm")
-    args = [*_write_frame(tmp_path), "--vlm-store", str(store)]
+    # the scripted reply names keypoints 0, 2 and 3 as the simple proposer numbers them
+    args = [*_write_frame(tmp_path), "--vlm-store", str(store), "--proposer", "simple"]
 
     fake_server.push(Reply(GOOD_REPLY))
-    assert main([*args, "--out", str(tmp_path / "live")]) == 0
+    rrd = tmp_path / "plan.rrd"
+    assert main([*args, "--out", str(tmp_path / "live"), "--record", str(rrd)]) == 0
     out = capsys.readouterr().out
     assert "feasible: true" in out
+    if importlib.util.find_spec("rerun") is not None:  # the viz extra (make test installs it)
+        from rekep.record.viewer import verify_recording
+
+        assert "verified" in verify_recording(rrd)
     assert len(fake_server.requests) == 1
     plan = Plan.load(tmp_path / "live" / "plan.json")
     assert plan.feasible and len(plan.stages) == 2

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from vlm_fake_server import FakeOpenAIServer, Reply
-from vlm_replies import GOOD_REPLY
 
 pytest.importorskip("openai")
 pytest.importorskip("pybullet")
@@ -22,10 +21,27 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _correct_reply() -> str:
+    """What a good VLM would answer for the example's scene: the task's reference program
+    with its anchors resolved to the keypoints the example's proposer will number."""
+    from keypoints.proposer import get_proposer
+    from rekep.sim import HOME_Q, Panda, SimWorld, get_task_class
+    from rekep.sim.keypoint_modes import resolve_anchors, task_masks
+
+    with SimWorld() as world:
+        Panda(world).reset_joints(HOME_Q, width=0.08)
+        task = get_task_class("block_in_tray")(world)
+        task.reset(seed=0)
+        rgbd, segmentation = task.camera().render(world.client)
+        keypoints = get_proposer("features").propose(rgbd, task_masks(task, segmentation, rgbd))
+        code = task.resolved_program(resolve_anchors(task, keypoints))
+    return f"Grasp the block, then hold it above the tray.\n```python\n{code}```\n"
+
+
 def test_local_vlm_example_plans_with_the_servers_program(
     fake_server: FakeOpenAIServer, tmp_path: Path
 ) -> None:
-    fake_server.push(Reply(GOOD_REPLY))
+    fake_server.push(Reply(_correct_reply()))
     env = _env(OPENAI_BASE_URL=fake_server.url, OPENAI_API_KEY="k", REKEP_VLM_MODEL="fake-vlm",
                REKEP_VLM_STORE_DIR=str(tmp_path / "store"))  # fmt: skip
     done = subprocess.run([sys.executable, str(EXAMPLE)], capture_output=True, text=True,
