@@ -35,6 +35,11 @@ class FeatureProposalConfig:
             of a tray floor or a pad: k-means rarely puts a representative there).
         extremes: also propose this many extremities per mask, by farthest-point sampling
             from the centroid (tips, ends and corners; 0 = none).
+        top_face: also propose top-face candidates (see :mod:`keypoints.top_face`): the
+            centre of the mask's top face (points within ``top_band`` of its highest, world
+            +z up), the ends of its horizontal principal axes (edge middles, handle bars)
+            and, along axes longer than twice ``spine_spacing``, a spine of points every
+            ``spine_spacing`` (0 = no spine).
         pca_dims: features are PCA-reduced to this many dimensions per mask.
         position_weight: weight of the min-max-normalized 3D position next to the
             min-max-normalized reduced features (1.0 = equal footing, as in the original).
@@ -59,6 +64,9 @@ class FeatureProposalConfig:
     k: int = 5
     centre: bool = True
     extremes: int = 8
+    top_face: bool = True
+    top_band: float = 0.015
+    spine_spacing: float = 0.05
     pca_dims: int = 3
     position_weight: float = 1.0
     max_samples_per_mask: int = 2000
@@ -82,8 +90,11 @@ class FeatureProposalConfig:
         _positive_int(self.k, "k")
         _positive_int(self.pca_dims, "pca_dims")
         _positive_int(self.extremes, "extremes", low=0)
-        if not isinstance(self.centre, bool):
-            raise ConfigurationError(f"centre must be True or False, got {self.centre!r}")
+        for flag in ("centre", "top_face"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ConfigurationError(
+                    f"{flag} must be True or False, got {getattr(self, flag)!r}"
+                )
         _positive_int(self.max_samples_per_mask, "max_samples_per_mask", low=2)
         _positive_int(self.min_mask_area_px, "min_mask_area_px")
         _positive_int(self.max_keypoints, "max_keypoints")
@@ -93,7 +104,7 @@ class FeatureProposalConfig:
             raise ConfigurationError(
                 f"unknown merge_method {self.merge_method!r}; valid: {', '.join(MERGE_METHODS)}"
             )
-        for name in ("position_weight", "merge_radius"):
+        for name in ("position_weight", "merge_radius", "top_band", "spine_spacing"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")

@@ -44,6 +44,7 @@ from keypoints.features import FeatureExtractor, get_feature_extractor
 from keypoints.mask_sources import resolve_masks
 from keypoints.masks import filter_masks_with_reasons
 from keypoints.segmenter import SegmenterConfig
+from keypoints.top_face import top_face_candidates
 from rekep.availability import is_available
 from rekep.errors import ConfigurationError, KeypointError
 from rekep.keypoint_set import Keypoints
@@ -67,6 +68,11 @@ class ProposalReport:
     capped: int = 0
     reason: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+#: weights of top-face candidates (centre, axis end, spine point) as fractions of the
+#: lightest cluster's: below the extremities', so they fill gaps and displace nothing
+_TOP_WEIGHTS = (0.45, 0.4, 0.3)
 
 
 def mask_candidates(
@@ -96,6 +102,10 @@ def mask_candidates(
         ends = sub[farthest_points(points[sub], cfg.extremes, centroid)]
         rows.append(ends)
         w.append(np.full(len(ends), max(0.5 * counts[keep].min(), 1.0)))
+    if cfg.top_face:
+        top_rows, kinds = top_face_candidates(points[sub], cfg.top_band, cfg.spine_spacing)
+        rows.append(sub[top_rows])
+        w.append(max(counts[keep].min(), 2.0) * np.asarray(_TOP_WEIGHTS)[kinds])
     all_rows, all_w = np.concatenate(rows), np.concatenate(w)
     chosen = np.unique(all_rows)
     weights = np.zeros(len(chosen))

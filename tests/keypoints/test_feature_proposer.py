@@ -84,10 +84,10 @@ def test_centre_candidates_find_the_box_top_and_tray_floor_centres(view, scene_f
 
 def test_extremes_reach_the_far_ends_of_each_object(oblique_scene):
     scene = oblique_scene
-    kp = _proposer(k=1, centre=False, extremes=4, merge_radius=0.0).propose(
+    kp = _proposer(k=1, centre=False, extremes=4, merge_radius=0.0, top_face=False).propose(
         scene.rgbd, scene.masks
     )
-    without = _proposer(k=1, centre=False, extremes=0, merge_radius=0.0).propose(
+    without = _proposer(k=1, centre=False, extremes=0, merge_radius=0.0, top_face=False).propose(
         scene.rgbd, scene.masks
     )
     points = scene.rgbd.points_world()
@@ -102,8 +102,8 @@ def test_extremes_reach_the_far_ends_of_each_object(oblique_scene):
 
 
 def test_more_clusters_give_more_candidates(oblique_scene):
-    p1 = _proposer(k=1, merge_radius=0.0, centre=False, extremes=0)
-    p8 = _proposer(k=8, merge_radius=0.0, centre=False, extremes=0)
+    p1 = _proposer(k=1, merge_radius=0.0, centre=False, extremes=0, top_face=False)
+    p8 = _proposer(k=8, merge_radius=0.0, centre=False, extremes=0, top_face=False)
     assert len(p1.propose(oblique_scene.rgbd, oblique_scene.masks)) == 2
     assert len(p8.propose(oblique_scene.rgbd, oblique_scene.masks)) > 8
 
@@ -265,7 +265,8 @@ def test_extractor_returning_nan_is_reported(scene):
      {"max_keypoints": 0}, {"max_mask_fraction": 0.0}, {"min_mask_area_px": True},
      {"workspace_min": (0, 0, 1), "workspace_max": (1, 1, 1)}, {"extractor": ""},
      {"max_samples_per_mask": 1}, {"position_weight": -1.0}, {"seed": 1.5},
-     {"extremes": -1}, {"extremes": 1.5}, {"centre": 1}],
+     {"extremes": -1}, {"extremes": 1.5}, {"centre": 1}, {"top_face": 1},
+     {"top_band": -0.01}, {"spine_spacing": math.nan}],
 )  # fmt: skip
 def test_bad_config(kwargs):
     with pytest.raises(ConfigurationError):
