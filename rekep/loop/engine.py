@@ -9,6 +9,14 @@ joints), and stream the next target to the robot as joint targets; then
 steps its physics there). A solution with ``feasible=False`` is never executed (the arm
 holds its last target and the tick is counted); a solver exception inside a tick is caught
 and counted the same way; either one lasting ``infeasible_timeout_s`` ends the episode.
+
+Lost objects: when the held object leaves the hand, a tracker with the optional
+``redetect(observation, indices, stale=True, time_s=...)`` (``flow``) is asked to find it;
+until one of its keypoints is seen again the hand goes back to its start pose, out of the
+camera's way (``tracking_lost`` after ``lost_timeout_s``): no re-grasp of a stale position.
+A missed grasp asks for a re-detection before the retry; a release whose object was lost,
+or is seen (xy) more than :data:`RELEASE_CHECK` from where the hand held it, fails and is
+retried (which backtracks to the grasp).
 """
 
 from __future__ import annotations
@@ -28,15 +36,21 @@ from rekep.loop.primitives import GraspPrimitive, ReleasePrimitive, Step
 from rekep.loop.robot_interface import LoopRobot
 from rekep.loop.stage_machine import StageMachine, StageObservation, Verdict
 from rekep.loop.tick_stats import TickStats
+from rekep.observation import RGBD
 from rekep.planner import plan_stage
 from rekep.poses import interpolate_poses, rotation_angle
 from rekep.program import ConstraintProgram, Stage
 from rekep.record.recorder import Recorder
 from rekep.robot import closing_axis_from_points, with_closing_axis
 from rekep.tracking.base import PointTracker, TrackResult
+from rekep.tracking.rigid import kabsch
 
 FloatArray = NDArray[np.float64]
 logger = logging.getLogger(__name__)
+RELEASE_CHECK = 0.05
+"""Released keypoints seen farther than this (xy, metres) from the hand fail the release."""
+TURNED_RAD = 0.35
+"""An object's keypoints turned more than this (radians) turn its observed cloud as well."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +112,11 @@ class ClosedLoop:
         self._q_cmd: FloatArray | None = None
         self._bad_since: float | None = None
         self._bad_kind = ""
+        self._waiting_since: float | None = None
+        self._lost_object: int | None = None
+        self._carried: tuple[int, ...] = ()
+        self._release_at = np.zeros((0, 3))
+        self._home = robot.hand_pose()
         self.recorder = recorder or Recorder()
         self.on_tick = on_tick
         self._events_logged = 0
@@ -147,12 +166,21 @@ class ClosedLoop:
         track = self._track
         self.stats.add("tracking", time.perf_counter() - t_track)
         T = robot.hand_pose()
+        was_held = self.held.held
         self.held.update(T, track.positions, track.visible, robot.gripper_width())
+        if was_held and not self.held.holding:  # the object left the hand: find it again
+            track = self._redetect(was_held, observation, t, stale=True)
+            oid = int(self.keypoints.object_ids[was_held[0]])
+            seen = track.visible[list(was_held)].any()
+            if hasattr(self.tracker, "redetect") and oid >= 0 and not seen:
+                self._lost_object = oid
         positions = self.held.fused_positions(T, track.positions, track.visible)
         target: FloatArray | None = None
         if self._primitive is not None:
             step = self._primitive.tick(robot, self.held, positions, t)
-            target = self._after_primitive(step, T, t)
+            target = self._after_primitive(step, T, t, track)
+        elif self._awaiting_redetection(track, t):
+            target = self._home  # back to the pose the scene was first seen from
         else:
             visible = track.visible | self.held.held_mask()
             verdict = self.machine.update(
@@ -164,6 +192,38 @@ class ClosedLoop:
             self._stream(target, T)
         self.stats.add("total", time.perf_counter() - start)
         self._record(t, T, positions)
+
+    def _redetect(self, indices: tuple[int, ...] | list[int], observation: RGBD | None,
+                  t: float, stale: bool) -> TrackResult:  # fmt: skip
+        """Ask a tracker that can (optional ``redetect`` method) to search the objects of
+        ``indices`` again; ``stale``: their tracked positions are known to be wrong."""
+        assert self._track is not None
+        redetect = getattr(self.tracker, "redetect", None)
+        if redetect is None:
+            return self._track
+        obs = observation if observation is not None else self.robot.observe()
+        logger.info("asking the tracker to re-detect keypoints %s", list(indices))
+        self._track = redetect(obs, list(indices), stale=stale, time_s=t)
+        return self._track
+
+    def _awaiting_redetection(self, track: TrackResult, t: float) -> bool:
+        """After a held object left the hand, go back to the start pose (out of the camera's
+        way; never grasp a stale position) until the tracker sees one of its keypoints again;
+        end ``tracking_lost`` after the machine's ``lost_timeout_s``."""
+        if self._lost_object is None:
+            return False
+        ids = self.keypoints.object_ids
+        if np.any(track.visible[ids == self._lost_object]) or self.held.holding:
+            logger.info("object %d re-detected after %.2f s", self._lost_object,
+                        t - (self._waiting_since or t))  # fmt: skip
+            self._lost_object, self._waiting_since = None, None
+            return False
+        if self._waiting_since is None:
+            self._waiting_since = t
+        if t - self._waiting_since > self.machine.config.lost_timeout_s:
+            self.machine.fail("tracking_lost", f"object {self._lost_object} not re-detected "
+                              f"within {self.machine.config.lost_timeout_s:.1f} s", t)  # fmt: skip
+        return True
 
     def _record(self, t: float, T: FloatArray, positions: FloatArray) -> None:
         rec = self.recorder
@@ -197,14 +257,37 @@ class ClosedLoop:
                 self.held.release("re-entering a grasp stage")
             self.robot.command_gripper(close=False)
 
-    def _after_primitive(self, step: Step, T: FloatArray, t: float) -> FloatArray | None:
+    def _after_primitive(self, step: Step, T: FloatArray, t: float,
+                         track: TrackResult) -> FloatArray | None:  # fmt: skip
         if step.status == "running":
             return step.target
+        primitive = self._primitive
         self._primitive = None
-        verdict = self.machine.primitive_done(step.status == "ok", step.reason, t)
+        ok, reason = step.status == "ok", step.reason
+        if isinstance(primitive, GraspPrimitive):
+            if not ok:
+                self._redetect([primitive.keypoint], None, t, stale=False)  # missed: look again
+        elif ok:
+            ok, reason = self._check_release(track, reason)
+        verdict = self.machine.primitive_done(ok, reason, t)
         if verdict.action in ("advance", "retry"):
             self._enter_stage(T)
         return None
+
+    def _check_release(self, track: TrackResult, reason: str) -> tuple[bool, str]:
+        """After a release, the released keypoints the tracker sees must lie (in xy: they
+        may drop) within :data:`RELEASE_CHECK` of where the hand held them when the release
+        began; an object that left the hand earlier fails it."""
+        if self._lost_object is not None:
+            return False, f"object {self._lost_object} left the hand before the release"
+        seen = track.visible[list(self._carried)] if self._carried else np.zeros(0, bool)
+        if not seen.any():
+            return True, reason
+        now = track.positions[list(self._carried)][seen, :2]
+        off = float(np.median(np.linalg.norm(now - self._release_at[seen, :2], axis=1)))
+        if off > RELEASE_CHECK:
+            return False, f"released object seen {off:.3f} m from where the hand held it"
+        return True, reason
 
     def _after_verdict(
         self, verdict: Verdict, T: FloatArray, positions: FloatArray, t: float
@@ -225,6 +308,7 @@ class ClosedLoop:
             else:
                 self._primitive = ReleasePrimitive(self.config.grasp.approach_m,
                                                    self.config.primitive_timeout_s)
+                self._carried, self._release_at = self.held.held, self.held.predicted(T)
             return None
         return self._solve(T, positions, t)
 
@@ -234,8 +318,14 @@ class ClosedLoop:
         if cloud is None or len(cloud) == 0:
             return np.zeros((0, 3))
         mask = self.keypoints.object_ids == oid
-        shift = np.mean(positions[mask] - self.keypoints.positions[mask], axis=0)
-        return np.asarray(cloud, dtype=np.float64) + shift
+        before, now = self.keypoints.positions[mask], positions[mask]
+        pts = np.asarray(cloud, dtype=np.float64)
+        spread = np.linalg.svd(before - before.mean(axis=0), compute_uv=False)
+        if len(before) >= 3 and spread[1] > 0.01:  # the keypoints fix a rotation too
+            T = kabsch(before, now)
+            if rotation_angle(np.eye(3), T[:3, :3]) > TURNED_RAD:  # turned, not just noisy
+                return np.asarray(pts @ T[:3, :3].T + T[:3, 3])
+        return pts + np.mean(now - before, axis=0)
 
     # ------------------------------------------------------------------ solving
     def _solve(self, T: FloatArray, positions: FloatArray, t: float) -> FloatArray | None:

@@ -80,8 +80,13 @@ class ClosedLoopConfig:
         return replace(self.loop, planner=planner)
 
 
-def make_loop_tracker(name: str, world: Any, keypoints: Keypoints) -> PointTracker:
-    """The tracker called ``name`` (see :data:`TRACKERS`) for keypoints in ``world``."""
+def make_loop_tracker(
+    name: str, world: Any, keypoints: Keypoints, masks: dict[int, Any] | None = None
+) -> PointTracker:
+    """The tracker called ``name`` (see :data:`TRACKERS`) for keypoints in ``world``.
+
+    Image trackers get the keypoints' object ids and the proposal's object ``masks``
+    ((H, W) bool per object id, first observation) for whole-object re-detection."""
     if name in ("auto", "flow"):
         try:
             from rekep.tracking.flow import FlowTracker
@@ -91,7 +96,9 @@ def make_loop_tracker(name: str, world: Any, keypoints: Keypoints) -> PointTrack
             logger.warning("flow tracker not importable (%s); using the privileged sim tracker",
                            exc)
         else:
-            return FlowTracker()  # type: ignore[return-value]
+            return FlowTracker(  # type: ignore[return-value]
+                point_groups=keypoints.object_ids, group_masks=masks
+            )
     from rekep.tracking.sim_tracker import SimTracker
 
     return SimTracker(world.body_pose, keypoints.object_ids)  # type: ignore[return-value]
@@ -189,7 +196,8 @@ def run_closed_loop_episode(
             int(oid): cloud[(segmentation == oid) & np.all(np.isfinite(cloud), axis=-1)]
             for oid in set(keypoints.object_ids.tolist())
         }
-        tracker = make_loop_tracker(config.tracker, world, keypoints)
+        masks = {oid: segmentation == oid for oid in clouds}  # the proposal's masks
+        tracker = make_loop_tracker(config.tracker, world, keypoints, masks)
         loop = ClosedLoop(SimRobot(panda, camera), tracker, program, keypoints,
                           config.loop_config(), clouds, recorder=rec, on_tick=on_tick)
         try:

@@ -29,12 +29,24 @@ Re-detection (``redetect=True``), tried every update for each lost point:
 * if it was never seen (occluded or out of view at start): it reappears when its 3D
   position projects into the image onto a surface at the depth it should have (within
   ``occlusion_tolerance_m``), i.e. when a static point is uncovered.
+
+Wide re-detection of whole objects (``wide_redetect``; needs ``point_groups``, the proposal's
+object/mask ids): each group's template is cut from the first observation (see
+:mod:`rekep.tracking.redetect`; ``group_masks`` or the pixels near the group's points). When
+over half of a group is lost, its visible points stop keeping their distances (rigid
+objects; tolerance ``2 wide.inlier_m``) or the image disagrees with the object moved by
+their mean motion (:func:`~rekep.tracking.redetect.doubtful`), at most every
+``wide_every`` updates, or on
+:meth:`FlowTracker.redetect`, the object is searched for near its last position; a detection
+moves the group's points rigidly from their start positions and those landing on their own
+surface become visible again.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -48,6 +60,13 @@ from rekep.tracking.backprojection import (
     surface_visible,
 )
 from rekep.tracking.base import TrackingError, TrackResult
+from rekep.tracking.redetect import (
+    Detection,
+    RedetectConfig,
+    doubtful,
+    find_object,
+    group_templates,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +89,8 @@ class FlowConfig:
         neighbour_radius_m: neighbours within this distance predict a lost point's motion.
         patch_radius: re-detection template radius, pixels. search_radius: its search
             window radius, pixels. min_match_score: least NCC score accepted.
+        wide_redetect / wide_every / wide: whole-object re-detection, updates between two
+            automatic searches of a group, its settings (module docs).
     """
 
     win_size: int = 21
@@ -86,6 +107,9 @@ class FlowConfig:
     patch_radius: int = 7
     search_radius: int = 30
     min_match_score: float = 0.8
+    wide_redetect: bool = True
+    wide_every: int = 10
+    wide: RedetectConfig = field(default_factory=RedetectConfig)
 
     def __post_init__(self) -> None:
         if self.win_size < 5 or self.win_size % 2 == 0:
@@ -108,6 +132,8 @@ class FlowConfig:
             raise TrackingError("patch_radius must be >= 2 px and search_radius >= 1 px")
         if not -1 <= self.min_match_score <= 1:
             raise TrackingError("min_match_score is an NCC score in [-1, 1]")
+        if self.wide_every < 1:
+            raise TrackingError(f"wide_every must be >= 1 update, got {self.wide_every}")
 
 
 class FlowTracker:
@@ -116,13 +142,19 @@ class FlowTracker:
     Args:
         config: a :class:`FlowConfig`; keyword overrides may be given instead
             (``FlowTracker(fb_threshold_px=0.5)``).
+        point_groups: (K,) int object/mask id per keypoint (negative: none), used by the
+            wide re-detection; may also be given to :meth:`start`.
+        group_masks: object id -> (H, W) bool mask of that object in the first observation
+            (the proposal's masks); optional, may also be given to :meth:`start`.
     """
 
     name = "flow"
     privileged = False
     needs_images = True
 
-    def __init__(self, config: FlowConfig | None = None, **overrides: object) -> None:
+    def __init__(self, config: FlowConfig | None = None, *, point_groups: ArrayLike | None = None,
+                 group_masks: Mapping[int, NDArray[np.bool_]] | None = None,
+                 **overrides: object) -> None:  # fmt: skip
         base = config or FlowConfig()
         if overrides:
             try:
@@ -131,10 +163,15 @@ class FlowTracker:
                 raise TrackingError(f"unknown FlowConfig setting: {exc}") from exc
         self.config = base
         self._started = False
+        self._groups_arg = point_groups
+        self._masks_arg = group_masks
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, observation: RGBD, points_world: ArrayLike, time_s: float) -> None:
-        """Begin tracking (K, 3) world points; hidden or out-of-view ones start lost."""
+    def start(self, observation: RGBD, points_world: ArrayLike, time_s: float,
+              point_groups: ArrayLike | None = None,
+              group_masks: Mapping[int, NDArray[np.bool_]] | None = None) -> None:  # fmt: skip
+        """Begin tracking (K, 3) world points; hidden or out-of-view ones start lost.
+        ``point_groups`` / ``group_masks`` override the constructor's (see the class docs)."""
         if not isinstance(observation, RGBD):
             raise TrackingError("flow tracker needs an RGBD observation to start")
         pts = np.asarray(points_world, dtype=np.float64)
@@ -155,6 +192,14 @@ class FlowTracker:
         self._prev_gray = gray
         self._prev_obs = observation
         self._started = True
+        self._updates = 0
+        self._start_gray, self._start_pix = gray, self._pix.copy()
+        groups = point_groups if point_groups is not None else self._groups_arg
+        masks = group_masks if group_masks is not None else self._masks_arg
+        self._ref, self._last_wide = pts.copy(), dict[int, int]()
+        self._groups, self._members, self._templates = group_templates(
+            observation, groups, pts, masks or {}, self.config.wide, self.config.wide_redetect
+        )
         if K and not seen.all():
             logger.info("flow tracker: %d of %d keypoints hidden at start", int((~seen).sum()), K)
 
@@ -179,7 +224,75 @@ class FlowTracker:
             for k in np.flatnonzero(~self._vis):
                 self._redetect(int(k), gray, observation)
         self._prev_gray, self._prev_obs = gray, observation
+        self._updates += 1
+        if self.config.wide_redetect:
+            for g, members in self._members.items():
+                due = self._updates - self._last_wide.get(g, -10**9) >= self.config.wide_every
+                if due and ((~self._vis[members]).mean() > 0.5 or self._doubtful(g, observation)):
+                    self._wide(g, gray, observation)
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
+
+    def redetect(self, observation: RGBD, indices: Sequence[int] | None = None, *,
+                 stale: bool = False, time_s: float = 0.0) -> TrackResult:  # fmt: skip
+        """Search the objects of keypoints ``indices`` (default: all) in ``observation`` now,
+        move their points where found, and return the tracked state. ``stale``: the caller
+        knows these positions are wrong (the object left the hand): points of an object not
+        found are marked lost until re-detected."""
+        if not self._started:
+            raise TrackingError("flow tracker: call start() before redetect()")
+        gray = lk.to_gray(observation.rgb)
+        wanted = range(len(self._pos)) if indices is None else [int(i) for i in indices]
+        groups = {int(self._groups[k]) for k in wanted if self._groups[k] in self._members}
+        for g in sorted(groups):
+            if not self._wide(g, gray, observation) and stale:
+                self._forget(self._members[g])
+        if stale:
+            self._forget(np.array([k for k in wanted if self._groups[k] not in groups], int))
+        return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
+
+    # ------------------------------------------------------------------ whole objects
+    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD) -> bool:
+        """Search object ``g`` around its members' last positions; True when found."""
+        self._last_wide[g] = self._updates
+        members = self._members[g]
+        near = np.median(self._pos[members, :2], axis=0)
+        kept = members[self._vis[members]]
+
+        def disagreement(T: NDArray[np.float64]) -> float:  # with the still-tracked points
+            moved = self._ref[kept] @ T[:3, :3].T + T[:3, 3]
+            return float(np.median(np.linalg.norm(moved - self._pos[kept], axis=1)))
+
+        found: Detection | None = find_object(obs, self._templates[g], self.config.wide, near,
+                                              disagreement if len(kept) else None)  # fmt: skip
+        if found is None:
+            return False
+        pos = self._ref[members] @ found.T[:3, :3].T + found.T[:3, 3]
+        pix = obs.project(pos).astype(np.float32)
+        seen = self._surface_matches(obs, pix, pos)
+        self._pos[members], self._vis[members] = pos, seen
+        self._pix[members] = np.where(seen[:, None], pix, np.nan)
+        for i in np.flatnonzero(seen):
+            self._seen_gray[members[i]], self._seen_pix[members[i]] = gray, pix[i]
+        snapshot = (self._pos.copy(), self._vis.copy())
+        for k in members[~seen]:
+            self._anchor[k] = snapshot
+        logger.info("flow tracker: object %d re-detected (NCC %.2f, yaw %.0f deg)", g,
+                    found.score, found.yaw_deg)  # fmt: skip
+        return True
+
+    def _doubtful(self, g: int, obs: RGBD) -> bool:
+        seen = self._members[g][self._vis[self._members[g]]]
+        return doubtful(obs, self._templates[g], self._ref[seen], self._pos[seen],
+                        self.config.wide)  # fmt: skip
+
+    def _forget(self, idx: NDArray[np.intp]) -> None:
+        """Mark points lost and make their re-detection patch the start frame's."""
+        for k in np.asarray(idx, dtype=np.intp):
+            self._vis[k] = False
+            self._pix[k] = np.nan
+            if np.isfinite(self._start_pix[k]).all():
+                self._seen_gray[k], self._seen_pix[k] = self._start_gray, self._start_pix[k]
+            self._anchor[k] = (self._pos.copy(), self._vis.copy())
 
     # ------------------------------------------------------------------ steps
     def _track_visible(self, idx: NDArray[np.intp], gray: NDArray[np.uint8], obs: RGBD) -> None:
@@ -237,10 +350,8 @@ class FlowTracker:
             logger.debug("flow tracker: keypoint %d re-detected (NCC %.2f)", k, found[1])
             self._accept(k, p1[0], world[0], gray)
 
-    def _accept(
-        self, k: int, pixel: NDArray[np.float32], world: NDArray[np.float64],
-        gray: NDArray[np.uint8],
-    ) -> None:
+    def _accept(self, k: int, pixel: NDArray[np.float32], world: NDArray[np.float64],
+                gray: NDArray[np.uint8]) -> None:  # fmt: skip
         self._vis[k] = True
         self._pix[k] = pixel
         self._seen_pix[k] = pixel
