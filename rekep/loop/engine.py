@@ -33,6 +33,7 @@ from rekep.keypoint_set import Keypoints
 from rekep.loop.config import LoopConfig
 from rekep.loop.held_model import HeldObjectModel
 from rekep.loop.primitives import GraspPrimitive, ReleasePrimitive, Step
+from rekep.loop.recording import is_recording, record_tick, stage_costs
 from rekep.loop.robot_interface import LoopRobot
 from rekep.loop.stage_machine import StageMachine, StageObservation, Verdict
 from rekep.loop.tick_stats import TickStats
@@ -187,7 +188,6 @@ class ClosedLoop:
                 StageObservation(t, T[:3, 3], positions, self.held.held, visible)
             )
             target = self._after_verdict(verdict, T, positions, t)
-            self._record_costs(verdict)
         if target is not None:
             self._stream(target, T)
         self.stats.add("total", time.perf_counter() - start)
@@ -226,20 +226,13 @@ class ClosedLoop:
         return True
 
     def _record(self, t: float, T: FloatArray, positions: FloatArray) -> None:
-        rec = self.recorder
-        rec.set_time(t)
-        rec.log_hand(T)
-        rec.log_keypoints(positions, object_ids=self.keypoints.object_ids.tolist())
         events = self.machine.events
-        for _, action, stage, reason in events[self._events_logged:]:
-            rec.log_stage(stage, f"{action}: {reason}" if reason else action)
+        record_tick(self.recorder, t, T, positions, self.keypoints.object_ids.tolist(),
+                    events[self._events_logged:])  # fmt: skip
         self._events_logged = len(events)
-
-    def _record_costs(self, verdict: Verdict) -> None:
-        costs = {"path_max": verdict.path_cost}
-        if np.isfinite(verdict.subgoal_cost):
-            costs["subgoal_max"] = verdict.subgoal_cost
-        self.recorder.log_constraint_costs(costs)
+        if is_recording(self.recorder):
+            costs = stage_costs(self._stage(), self.held.held, T[:3, 3], positions)
+            self.recorder.log_constraint_costs(costs)
 
     # ------------------------------------------------------------------ decisions
     def _stage(self) -> Stage:
