@@ -48,6 +48,8 @@ from rekep.tracking.rigid import kabsch
 
 FloatArray = NDArray[np.float64]
 logger = logging.getLogger(__name__)
+RECORD_FRAME_EVERY = 10
+"""Ticks between camera frames sent to a recorder (the cloud and images are heavy)."""
 RELEASE_CHECK = 0.05
 """Released keypoints seen farther than this (xy, metres) from the hand fail the release."""
 TURNED_RAD = 0.35
@@ -161,6 +163,9 @@ class ClosedLoop:
             observation = robot.observe()
             self.stats.add("observe", time.perf_counter() - t_obs)
             start += time.perf_counter() - t_obs  # rendering is not planner + tracker time
+            if index % RECORD_FRAME_EVERY == 0 and is_recording(self.recorder):
+                self.recorder.set_time(t)
+                self.recorder.log_observation(observation)
         t_track = time.perf_counter()
         if observation is not None or not self.tracker.needs_images or self._track is None:
             self._track = self.tracker.update(observation, t)
@@ -344,6 +349,8 @@ class ClosedLoop:
         self._warm = plan.subgoal.pose
         goal = np.array(plan.subgoal.pose)
         self.recorder.log_subgoal(stage.number, goal)
+        if len(plan.path.trajectory) and is_recording(self.recorder):
+            self.recorder.log_path(np.asarray(plan.path.trajectory)[:, :3, 3])
         if stage.is_grasp_stage:
             if self._axis is None:
                 index = int(stage.grasp_keypoint)  # type: ignore[arg-type]
