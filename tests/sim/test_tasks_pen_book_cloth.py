@@ -1,5 +1,5 @@
 """pen_upright and stow_book: deterministic resets, success false at reset and true in a
-constructed goal state, anchors on the right objects. (fold_cloth has its own tests in test_task_fold_cloth.py.)"""
+constructed goal state, anchors on the right objects (fold_cloth: test_task_fold_cloth.py)."""
 
 from __future__ import annotations
 
