@@ -39,7 +39,9 @@ class FeatureProposalConfig:
             centre of the mask's top face (points within ``top_band`` of its highest, world
             +z up), the ends of its horizontal principal axes (edge middles, handle bars)
             and, along axes longer than twice ``spine_spacing``, a spine of points every
-            ``spine_spacing`` (0 = no spine).
+            ``spine_spacing`` (0 = no spine). Only for objects at least
+            ``top_face_min_extent`` across in the horizontal plane: on small objects a
+            top-down grasp hides the top face, and tracks of points there drift.
         pca_dims: features are PCA-reduced to this many dimensions per mask.
         position_weight: weight of the min-max-normalized 3D position next to the
             min-max-normalized reduced features (1.0 = equal footing, as in the original).
@@ -67,6 +69,7 @@ class FeatureProposalConfig:
     top_face: bool = True
     top_band: float = 0.015
     spine_spacing: float = 0.05
+    top_face_min_extent: float = 0.35
     pca_dims: int = 3
     position_weight: float = 1.0
     max_samples_per_mask: int = 2000
@@ -104,7 +107,8 @@ class FeatureProposalConfig:
             raise ConfigurationError(
                 f"unknown merge_method {self.merge_method!r}; valid: {', '.join(MERGE_METHODS)}"
             )
-        for name in ("position_weight", "merge_radius", "top_band", "spine_spacing"):
+        for name in ("position_weight", "merge_radius", "top_band", "spine_spacing",
+                     "top_face_min_extent"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")

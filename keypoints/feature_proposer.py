@@ -75,6 +75,15 @@ class ProposalReport:
 _TOP_WEIGHTS = (0.45, 0.4, 0.3)
 
 
+def _horizontal_length(points: NDArray[np.float64]) -> float:
+    """Length of the points' horizontal footprint along its principal axis, metres."""
+    xy = points[:, :2] - points[:, :2].mean(axis=0)
+    if len(xy) < 2:
+        return 0.0
+    axis = np.linalg.svd(xy, full_matrices=False)[2][0]
+    return float(np.ptp(xy @ axis))
+
+
 def mask_candidates(
     features: NDArray[np.float32], points: NDArray[np.float64], cfg: FeatureProposalConfig
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -102,7 +111,7 @@ def mask_candidates(
         ends = sub[farthest_points(points[sub], cfg.extremes, centroid)]
         rows.append(ends)
         w.append(np.full(len(ends), max(0.5 * counts[keep].min(), 1.0)))
-    if cfg.top_face:
+    if cfg.top_face and _horizontal_length(points[sub]) >= cfg.top_face_min_extent:
         top_rows, kinds = top_face_candidates(points[sub], cfg.top_band, cfg.spine_spacing)
         rows.append(sub[top_rows])
         w.append(max(counts[keep].min(), 2.0) * np.asarray(_TOP_WEIGHTS)[kinds])

@@ -76,7 +76,8 @@ def test_deterministic():
 
 def test_proposer_names_the_box_top_edge_middles(oblique_scene):
     scene = oblique_scene
-    cfg = FeatureProposalConfig(extractor="geometric", annotate=False, merge_radius=0.0)
+    cfg = FeatureProposalConfig(extractor="geometric", annotate=False, merge_radius=0.0,
+                                top_face_min_extent=0.0)
     with_top = FeatureProposer(cfg, extractor=GeometricExtractor()).propose(
         scene.rgbd, scene.masks
     )
@@ -91,3 +92,14 @@ def test_proposer_names_the_box_top_edge_middles(oblique_scene):
     mine = with_top.positions[with_top.object_ids == scene.BOX]
     assert np.linalg.norm(mine - near_edge, axis=1).min() < 0.02  # band 1.5 cm
     assert len(with_top) <= cfg.max_keypoints
+
+
+def test_small_objects_get_no_top_face_candidates() -> None:
+    """A top-down grasp hides a small object's top face; the default leaves it out."""
+    from keypoints.feature_proposer import _horizontal_length
+
+    rng = np.random.default_rng(0)
+    block = rng.uniform([0.0, 0.0, 0.0], [0.05, 0.05, 0.05], (400, 3))
+    cabinet = rng.uniform([0.0, 0.0, 0.0], [0.40, 0.30, 0.30], (400, 3))
+    limit = FeatureProposalConfig().top_face_min_extent
+    assert _horizontal_length(block) < limit <= _horizontal_length(cabinet)
