@@ -104,18 +104,23 @@ class EpisodeResult:
     plan_path: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "seed": self.seed,
-            "success": self.success,
-            "failure": self.failure,
-            "keypoint_mode": self.keypoint_mode,
-            "grasp_mode": self.grasp_mode,
-            "num_keypoints": self.num_keypoints,
-            "wall_time_s": self.wall_time_s,
-            "outcome": self.outcome,
-            "stages": [vars(s) for s in self.stages],
-        }
+        return episode_record(self)
+
+
+def episode_record(result: Any) -> dict[str, Any]:
+    """The JSON-friendly fields every episode result has (open loop, closed loop, bimanual)."""
+    return {
+        "task": result.task,
+        "seed": result.seed,
+        "success": result.success,
+        "failure": result.failure,
+        "keypoint_mode": result.keypoint_mode,
+        "grasp_mode": result.grasp_mode,
+        "num_keypoints": result.num_keypoints,
+        "wall_time_s": result.wall_time_s,
+        "outcome": result.outcome,
+        "stages": [vars(s) for s in result.stages],
+    }
 
 
 class _StageFailure(RekepError):

@@ -26,10 +26,8 @@ import casadi as ca
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from solvers.casadi_exprs import ConstraintExprs, constraint_source, held_keypoints_expr
-from solvers.constraint_evaluator import NumericConstraint, make_evaluator
+from solvers.casadi_exprs import ConstraintExprs, build_constraint_exprs, held_keypoints_expr
 from solvers.constraint_set import NamedConstraint
-from solvers.numeric_callback import numeric_casadi_function
 
 FloatArray = NDArray[np.float64]
 EE_SHAPE = (2, 3)
@@ -42,23 +40,7 @@ def build_bimanual_exprs(
     constraints: Sequence[NamedConstraint], num_keypoints: int, held: Sequence[int]
 ) -> ConstraintExprs:
     """Trace every constraint with a (2, 3) end effector (numeric callback when it cannot)."""
-    functions: list[Any] = []
-    traced: list[str] = []
-    numeric: list[str] = []
-    keep: list[Any] = []
-    for name, fn in constraints:
-        src = constraint_source(name, fn, held)
-        evaluator = make_evaluator(src, EE_SHAPE, num_keypoints)
-        if isinstance(evaluator, NumericConstraint):
-            cb = numeric_casadi_function(evaluator, EE_SHAPE, num_keypoints)
-            keep.append(cb)
-            functions.append(cb)
-            numeric.append(name)
-        else:
-            functions.append(evaluator.traced.function)
-            traced.append(name)
-    names = tuple(n for n, _ in constraints)
-    return ConstraintExprs(names, functions, tuple(traced), tuple(numeric), keep)
+    return build_constraint_exprs(constraints, num_keypoints, held, EE_SHAPE)
 
 
 def moved_keypoints_expr(

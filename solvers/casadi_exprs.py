@@ -91,18 +91,20 @@ class ConstraintExprs:
 
 
 def build_constraint_exprs(
-    constraints: Sequence[NamedConstraint], num_keypoints: int, held: Sequence[int]
+    constraints: Sequence[NamedConstraint], num_keypoints: int, held: Sequence[int],
+    ee_shape: tuple[int, ...] = (3,),
 ) -> ConstraintExprs:
-    """Trace every constraint (exact when possible, numeric callback otherwise)."""
+    """Trace every constraint (exact when possible, numeric callback otherwise) for an end
+    effector of ``ee_shape``: (3,) for one arm, (2, 3) for two."""
     functions: list[Any] = []
     traced: list[str] = []
     numeric: list[str] = []
     keep: list[Any] = []
     for name, fn in constraints:
         src = constraint_source(name, fn, held)
-        evaluator = make_evaluator(src, (3,), num_keypoints)
+        evaluator = make_evaluator(src, ee_shape, num_keypoints)
         if isinstance(evaluator, NumericConstraint):
-            cb = numeric_casadi_function(evaluator, (3,), num_keypoints)
+            cb = numeric_casadi_function(evaluator, ee_shape, num_keypoints)
             keep.append(cb)
             functions.append(cb)
             numeric.append(name)

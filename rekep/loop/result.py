@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rekep.episode import StageReport
+from rekep.episode import StageReport, episode_record
 
 
 @dataclass(frozen=True)
@@ -49,16 +49,7 @@ class ClosedLoopResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task": self.task,
-            "seed": self.seed,
-            "success": self.success,
-            "failure": self.failure,
-            "keypoint_mode": self.keypoint_mode,
-            "grasp_mode": self.grasp_mode,
-            "num_keypoints": self.num_keypoints,
-            "wall_time_s": self.wall_time_s,
-            "outcome": self.outcome,
-            "stages": [vars(s) for s in self.stages],
+            **episode_record(self),
             "tracker": self.tracker,
             "privileged": self.privileged,
             "terminal": self.terminal,

@@ -27,7 +27,7 @@ from numpy.typing import ArrayLike, NDArray
 from rekep.availability import require
 from rekep.errors import SimulationError
 from rekep.poses import as_pose, pos_quat_from_pose, pose_from_pos_quat
-from rekep.sim.world import BoxPart, SimWorld
+from rekep.sim.world import BoxPart, SimWorld, box_part_shapes
 
 p = require("pybullet", "simulation")
 
@@ -74,21 +74,7 @@ def add_slider(
     cid = world.client
     pos, quat = pos_quat_from_pose(as_pose(T_world_base, "T_world_base"))
     try:
-        col = p.createCollisionShapeArray(
-            shapeTypes=[p.GEOM_BOX] * len(parts),
-            halfExtents=[list(pt.half_extents) for pt in parts],
-            collisionFramePositions=[list(pt.position) for pt in parts],
-            collisionFrameOrientations=[list(pt.quat) for pt in parts],
-            physicsClientId=cid,
-        )
-        vis = p.createVisualShapeArray(
-            shapeTypes=[p.GEOM_BOX] * len(parts),
-            halfExtents=[list(pt.half_extents) for pt in parts],
-            rgbaColors=[list(pt.rgba) for pt in parts],
-            visualFramePositions=[list(pt.position) for pt in parts],
-            visualFrameOrientations=[list(pt.quat) for pt in parts],
-            physicsClientId=cid,
-        )
+        col, vis = box_part_shapes(parts, cid)
         body = int(p.createMultiBody(
             baseMass=0.0, baseCollisionShapeIndex=-1, baseVisualShapeIndex=-1,
             basePosition=pos.tolist(), baseOrientation=quat.tolist(),

@@ -68,6 +68,36 @@ class BoxPart:
             raise SimulationError("BoxPart position needs 3 values, quat 4 (x,y,z,w), rgba 4")
 
 
+MAX_BOX_PARTS = 16
+"""PyBullet crashes the process (no Python error) on shape arrays of more parts."""
+
+
+def box_part_shapes(parts: Sequence[BoxPart], client: int) -> tuple[int, int]:
+    """PyBullet (collision, visual) shape arrays of box ``parts`` in one frame; raises
+    PyBullet's own error (callers wrap it)."""
+    if len(parts) > MAX_BOX_PARTS:
+        raise SimulationError(
+            f"a body can have at most {MAX_BOX_PARTS} box parts, got {len(parts)}; "
+            "split it into several bodies"
+        )
+    col = p.createCollisionShapeArray(
+        shapeTypes=[p.GEOM_BOX] * len(parts),
+        halfExtents=[list(pt.half_extents) for pt in parts],
+        collisionFramePositions=[list(pt.position) for pt in parts],
+        collisionFrameOrientations=[list(pt.quat) for pt in parts],
+        physicsClientId=client,
+    )
+    vis = p.createVisualShapeArray(
+        shapeTypes=[p.GEOM_BOX] * len(parts),
+        halfExtents=[list(pt.half_extents) for pt in parts],
+        rgbaColors=[list(pt.rgba) for pt in parts],
+        visualFramePositions=[list(pt.position) for pt in parts],
+        visualFrameOrientations=[list(pt.quat) for pt in parts],
+        physicsClientId=client,
+    )
+    return int(col), int(vis)
+
+
 class SimWorld:
     """A headless (DIRECT) PyBullet world: gravity, 1/240 s steps, floor and table.
 
@@ -210,21 +240,7 @@ class SimWorld:
         cid = self.client
         pos, quat = pos_quat_from_pose(as_pose(T_world_body, "T_world_body"))
         try:
-            col = p.createCollisionShapeArray(
-                shapeTypes=[p.GEOM_BOX] * len(parts),
-                halfExtents=[list(pt.half_extents) for pt in parts],
-                collisionFramePositions=[list(pt.position) for pt in parts],
-                collisionFrameOrientations=[list(pt.quat) for pt in parts],
-                physicsClientId=cid,
-            )
-            vis = p.createVisualShapeArray(
-                shapeTypes=[p.GEOM_BOX] * len(parts),
-                halfExtents=[list(pt.half_extents) for pt in parts],
-                rgbaColors=[list(pt.rgba) for pt in parts],
-                visualFramePositions=[list(pt.position) for pt in parts],
-                visualFrameOrientations=[list(pt.quat) for pt in parts],
-                physicsClientId=cid,
-            )
+            col, vis = box_part_shapes(parts, cid)
             body = int(
                 p.createMultiBody(
                     baseMass=mass, baseCollisionShapeIndex=col, baseVisualShapeIndex=vis,
