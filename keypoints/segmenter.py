@@ -12,7 +12,14 @@
 4. DBSCAN (open3d ``cluster_dbscan``) the points above the plane, and separately the
    flat-object points, with ``cluster_eps``, on at most ``max_points`` of them; every
    remaining pixel takes the cluster of its nearest sampled point (within ``cluster_eps``).
-5. Masks covering more than ``max_area_fraction`` of the image (background) or fewer than
+   A flat cluster with at least ``base_strip_fraction`` of its pixels within
+   ``cluster_eps`` of one raised cluster is the base strip of that object (its bottom
+   millimetres, within ``plane_distance`` of the plane) and joins it (0 disables this).
+5. Depth joins touching objects (a handle on a drawer, a drawer in a cabinet): every
+   cluster is split into its colour parts of at least ``min_part_px`` pixels, hue apart by
+   ``part_hue_step`` degrees or grey against coloured (see :mod:`keypoints.colour_parts`;
+   shading is not a boundary; 0 disables this).
+6. Masks covering more than ``max_area_fraction`` of the image (background) or fewer than
    ``min_area_px`` pixels are dropped. Object ids are 1, 2, ... in raster order of each
    mask's first pixel, so they do not depend on open3d's label numbering.
 
@@ -31,6 +38,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from keypoints.backproject import world_points
+from keypoints.colour_parts import colour_parts
 from keypoints.features.geometric import rgb_to_lab
 from rekep.availability import require
 from rekep.errors import ConfigurationError, KeypointError
@@ -45,7 +53,8 @@ BoolMask = NDArray[np.bool_]
 class SegmenterConfig:
     """Settings of :func:`segment_rgbd` (lengths in metres, areas in pixels); see the
     module docstring for what each step does. ``flat_color_delta`` is a CIE Lab distance
-    (0 disables flat-object detection); ``max_points`` bounds the RANSAC and DBSCAN inputs."""
+    (0 disables flat-object detection); ``max_points`` bounds the RANSAC and DBSCAN inputs;
+    ``base_strip_fraction`` in [0, 1] and ``part_hue_step`` in degrees (0 disables each)."""
 
     plane_distance: float = 0.006
     plane_iterations: int = 500
@@ -57,6 +66,9 @@ class SegmenterConfig:
     max_area_fraction: float = 0.5
     max_range: float = math.inf
     flat_color_delta: float = 25.0
+    base_strip_fraction: float = 0.8
+    part_hue_step: float = 6.0
+    min_part_px: int = 400
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,7 +76,8 @@ class SegmenterConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ConfigurationError(f"{name} must be a length > 0 in metres, got {v!r}")
-        for name in ("plane_iterations", "cluster_min_points", "max_points", "min_area_px"):
+        for name in ("plane_iterations", "cluster_min_points", "max_points", "min_area_px",
+                     "min_part_px"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ConfigurationError(f"{name} must be an int >= 1, got {v!r}")
@@ -78,6 +91,14 @@ class SegmenterConfig:
         if not (isinstance(d, (int, float)) and math.isfinite(d) and d >= 0):
             raise ConfigurationError(f"flat_color_delta must be a colour distance >= 0 (Lab "
                                      f"units; 0 disables flat objects), got {d!r}")  # fmt: skip
+        v = self.base_strip_fraction
+        if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+            raise ConfigurationError(f"base_strip_fraction must be in [0, 1] (0 disables "
+                                     f"merging), got {v!r}")  # fmt: skip
+        v = self.part_hue_step
+        if not (isinstance(v, (int, float)) and 0.0 <= v <= 180.0):
+            raise ConfigurationError(f"part_hue_step must be an angle in [0, 180] degrees (0 "
+                                     f"disables colour parts), got {v!r}")  # fmt: skip
         if not float(self.max_range) > 0:
             raise ConfigurationError(f"max_range must be > 0 metres, got {self.max_range!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
@@ -177,6 +198,49 @@ def _dbscan(
     return np.where(np.isfinite(dist), raw[np.minimum(nearest, len(sample) - 1)], -1)
 
 
+def _merge_base_strips(
+    world: NDArray[np.float64], raised: NDArray[np.int64], raised_labels: NDArray[np.int64],
+    flat: NDArray[np.int64], flat_labels: NDArray[np.int64], width: int, cfg: SegmenterConfig,
+) -> NDArray[np.int64]:  # fmt: skip
+    """``flat_labels`` with every flat cluster that hugs the base of a raised one (at least
+    ``base_strip_fraction`` of its pixels within ``cluster_eps`` of that cluster) relabelled
+    as that raised cluster: the bottom few millimetres of an object standing on the plane
+    are an object's, not a flat object of their own."""
+    out = flat_labels.copy()
+    ok = raised_labels >= 0
+    if cfg.base_strip_fraction <= 0 or not ok.any() or not (flat_labels >= 0).any():
+        return out
+    sample = _stride_sample(raised[ok], width, cfg.max_points)
+    sample_labels = raised_labels[ok][np.searchsorted(raised[ok], sample)]
+    dist, nearest = cKDTree(world[sample]).query(world[flat],
+                                                 distance_upper_bound=cfg.cluster_eps)
+    near = np.isfinite(dist)
+    for c in np.unique(flat_labels[flat_labels >= 0]):
+        members = flat_labels == c
+        if near[members].mean() >= cfg.base_strip_fraction:
+            hosts = sample_labels[nearest[members & near]]
+            out[members] = int(np.bincount(hosts).argmax())
+    return out
+
+
+def _split_colour_parts(
+    rgbd: RGBD, pixels: NDArray[np.int64], labels: NDArray[np.int64], cfg: SegmenterConfig
+) -> NDArray[np.int64]:
+    """``labels`` with every cluster split into its parts of different colour (see
+    :mod:`keypoints.colour_parts`); new parts take fresh label numbers."""
+    out = labels.copy()
+    rgb = rgbd.rgb.reshape(-1, 3)
+    next_label = int(labels.max(initial=-1)) + 1
+    for c in np.unique(labels[labels >= 0]):
+        idx = np.flatnonzero(labels == c)
+        parts = colour_parts(pixels[idx], rgb[pixels[idx]], rgbd.width,
+                             cfg.part_hue_step, cfg.min_part_px)  # fmt: skip
+        extra = parts > 0
+        out[idx[extra]] = next_label + parts[extra] - 1
+        next_label += int(parts.max())
+    return out
+
+
 def segment_rgbd_with_reasons(rgbd: RGBD, config: SegmenterConfig | None = None) -> Segmentation:
     """Object masks of ``rgbd`` without learned weights; see the module docstring.
 
@@ -217,7 +281,10 @@ def segment_rgbd_with_reasons(rgbd: RGBD, config: SegmenterConfig | None = None)
     if len(flat):
         flat_labels = _dbscan(o3d, world, flat, W, cfg)
         flat_labels[flat_labels >= 0] += int(labels.max(initial=-1)) + 1
+        flat_labels = _merge_base_strips(world, pixels, labels, flat, flat_labels, W, cfg)
         pixels, labels = np.concatenate([pixels, flat]), np.concatenate([labels, flat_labels])
+    if cfg.part_hue_step > 0:
+        labels = _split_colour_parts(rgbd, pixels, labels, cfg)
 
     masks: dict[int, BoolMask] = {}
     dropped: dict[int, str] = {}
