@@ -22,10 +22,12 @@ Success (all must hold), with the tolerances named in ``details``:
   centre is at most ``Z_LIMIT`` (12 cm) above the table (standing in the gap, not on top);
 * no robot touches the book (it has been released).
 
-Anchors (object frames): ``book_top`` the centre of the book's top edge; ``book_front`` and
-``book_back`` the two ends of that edge; ``gap_top`` the centre of the gap at the shelf
-books' top height; ``shelf_front`` and ``shelf_back`` the two ends of the left shelf book's
-top edge (their difference gives the shelf's direction).
+Anchors (object frames), all on visible surfaces: ``book_top`` the centre of the book's
+top edge; ``book_front`` and ``book_back`` the two ends of that edge; ``shelf_left_front``,
+``shelf_left_back``, ``shelf_right_front`` and ``shelf_right_back`` the outer top corners of
+the two shelf books. The gap between them is empty space, where no keypoint can be proposed,
+so the program names it as the mean of the four corners (the gap's centre at the books' top
+height) and the shelf's direction as the mean of the two books' front -> back edges.
 """
 
 from __future__ import annotations
@@ -74,18 +76,25 @@ def stage1_subgoal_constraint1(end_effector, keypoints):
 
 ### stage 2 sub-goal constraints
 def stage2_subgoal_constraint1(end_effector, keypoints):
-    """The book's top (keypoint {book_top}) is 24 cm above the gap (keypoint {gap_top}), so
-    the 20 cm book clears the other books."""
-    offsetted_point = keypoints[{gap_top}] + np.array([0, 0, 0.24])
+    """The book's top (keypoint {book_top}) is 24 cm above the top of the gap between the
+    other books (the mean of their four outer top corners, keypoints {shelf_left_front},
+    {shelf_left_back}, {shelf_right_front}, {shelf_right_back}), so the 20 cm book clears
+    them."""
+    gap_top = (keypoints[{shelf_left_front}] + keypoints[{shelf_left_back}]
+               + keypoints[{shelf_right_front}] + keypoints[{shelf_right_back}]) / 4
+    offsetted_point = gap_top + np.array([0, 0, 0.24])
     cost = np.linalg.norm(keypoints[{book_top}] - offsetted_point)
     return cost
 
 def stage2_subgoal_constraint2(end_effector, keypoints):
-    """The book's top edge (keypoints {book_front} -> {book_back}) is parallel to the other
-    books (keypoints {shelf_front} -> {shelf_back})."""
+    """The book's top edge (keypoints {book_front} -> {book_back}) points along the other
+    books (their front corners {shelf_left_front}, {shelf_right_front} -> their back corners
+    {shelf_left_back}, {shelf_right_back})."""
     book_edge = keypoints[{book_back}] - keypoints[{book_front}]
-    shelf_edge = keypoints[{shelf_back}] - keypoints[{shelf_front}]
-    cost = np.linalg.norm(book_edge - shelf_edge)
+    shelf_edge = (keypoints[{shelf_left_back}] + keypoints[{shelf_right_back}]
+                  - keypoints[{shelf_left_front}] - keypoints[{shelf_right_front}])
+    shelf_direction = shelf_edge / np.linalg.norm(shelf_edge)
+    cost = np.linalg.norm(book_edge - np.linalg.norm(book_edge) * shelf_direction)
     return cost
 
 ### stage 2 path constraints
@@ -95,17 +104,22 @@ def stage2_path_constraint1(end_effector, keypoints):
 
 ### stage 3 sub-goal constraints
 def stage3_subgoal_constraint1(end_effector, keypoints):
-    """The book's top (keypoint {book_top}) is 5 cm above the gap (keypoint {gap_top}):
-    the book stands in the gap, 1 cm above the table."""
-    offsetted_point = keypoints[{gap_top}] + np.array([0, 0, 0.05])
+    """The book's top (keypoint {book_top}) is 5 cm above the top of the gap (the mean of
+    the other books' four outer top corners): the book stands in the gap, 1 cm above the
+    table."""
+    gap_top = (keypoints[{shelf_left_front}] + keypoints[{shelf_left_back}]
+               + keypoints[{shelf_right_front}] + keypoints[{shelf_right_back}]) / 4
+    offsetted_point = gap_top + np.array([0, 0, 0.05])
     cost = np.linalg.norm(keypoints[{book_top}] - offsetted_point)
     return cost
 
 def stage3_subgoal_constraint2(end_effector, keypoints):
-    """The book stays parallel to the other books."""
+    """The book's top edge stays along the other books."""
     book_edge = keypoints[{book_back}] - keypoints[{book_front}]
-    shelf_edge = keypoints[{shelf_back}] - keypoints[{shelf_front}]
-    cost = np.linalg.norm(book_edge - shelf_edge)
+    shelf_edge = (keypoints[{shelf_left_back}] + keypoints[{shelf_right_back}]
+                  - keypoints[{shelf_left_front}] - keypoints[{shelf_right_front}])
+    shelf_direction = shelf_edge / np.linalg.norm(shelf_edge)
+    cost = np.linalg.norm(book_edge - np.linalg.norm(book_edge) * shelf_direction)
     return cost
 
 ### stage 3 path constraints
@@ -179,17 +193,21 @@ class StowBook(Task):
         T_book = self.world.body_pose(self.book)
         T_shelf = self.world.body_pose(self.shelf)
         top, length = BOOK_HALF[2], BOOK_HALF[1]
-        height, left = 2 * SHELF_BOOK_HALF[2], -(GAP_HALF + SHELF_BOOK_HALF[0])
+        height, half = 2 * SHELF_BOOK_HALF[2], SHELF_BOOK_HALF[1]
+        outer = GAP_HALF + 2 * SHELF_BOOK_HALF[0]
         book = transform_points(T_book, np.array([[0, 0, top], [0, -length, top],
                                                   [0, length, top]]))
-        shelf = transform_points(T_shelf, np.array([[0, 0, height], [left, -length, height],
-                                                    [left, length, height]]))
+        corners = transform_points(T_shelf, np.array(
+            [[-outer, -half, height], [-outer, half, height],
+             [outer, -half, height], [outer, half, height]]))
         return {"book_top": book[0], "book_front": book[1], "book_back": book[2],
-                "gap_top": shelf[0], "shelf_front": shelf[1], "shelf_back": shelf[2]}
+                "shelf_left_front": corners[0], "shelf_left_back": corners[1],
+                "shelf_right_front": corners[2], "shelf_right_back": corners[3]}
 
     def anchor_objects(self) -> dict[str, int]:
+        shelf = ("shelf_left_front", "shelf_left_back", "shelf_right_front", "shelf_right_back")
         return {"book_top": self.book, "book_front": self.book, "book_back": self.book,
-                "gap_top": self.shelf, "shelf_front": self.shelf, "shelf_back": self.shelf}
+                **{name: self.shelf for name in shelf}}
 
     def object_bodies(self) -> dict[str, int]:
         return {"book": self.book, "shelf": self.shelf}
