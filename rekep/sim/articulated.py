@@ -161,6 +161,16 @@ class DrawerGeometry:
         x = self.front_x + self.handle_gap + self.handle_bar / 2
         return np.array([x, 0.0, self.height - self.handle_drop])
 
+    @property
+    def handle_ends(self) -> NDArray[np.float64]:
+        """(2, 3) points on the bar's top face right above its two posts, drawer link frame
+        (= cabinet frame, closed); row 0 at -y, row 1 at +y. Corners of the dark bar and its
+        posts against the light front: visible and well textured for image tracking."""
+        centre = self.handle_centre
+        y = self.handle_length / 2 - self.handle_bar / 2
+        z = centre[2] + self.handle_bar / 2
+        return np.array([[centre[0], -y, z], [centre[0], y, z]])
+
 
 @dataclass(frozen=True)
 class DrawerCabinet:

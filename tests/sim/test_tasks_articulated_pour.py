@@ -104,10 +104,18 @@ def test_drawer_anchors_follow_the_joint(cls: type[OpenDrawer]) -> None:
             moved = point - before[name]
             expected = 0.05 * axis if owners[name] == task.drawer else np.zeros(3)
             np.testing.assert_allclose(moved, expected, atol=1e-6, err_msg=name)
-        # the handle anchor is on the bar, in front of the cabinet top centre
-        offset = after["handle"] - after["cabinet_top"]
-        assert float(offset @ axis) > GEOMETRY.depth / 2
-        assert after["handle"][2] == pytest.approx(GEOMETRY.height - GEOMETRY.handle_drop)
+        # the handle anchors are on the bar's top face, in front of the cabinet front edge,
+        # symmetric about the drawer axis through the cabinet top centre
+        bar = (after["handle_left"] + after["handle_right"]) / 2
+        assert float((bar - after["cabinet_front"]) @ axis) > GEOMETRY.handle_gap
+        assert float((after["cabinet_front"] - after["cabinet_top"]) @ axis) == pytest.approx(
+            GEOMETRY.depth / 2
+        )
+        lateral = np.cross([0.0, 0.0, 1.0], axis)
+        assert float((bar - after["cabinet_top"]) @ lateral) == pytest.approx(0.0, abs=1e-6)
+        top = GEOMETRY.height - GEOMETRY.handle_drop + GEOMETRY.handle_bar / 2
+        for name in ("handle_left", "handle_right"):
+            assert after[name][2] == pytest.approx(top)
 
 
 def test_open_drawer_success_follows_the_joint() -> None:

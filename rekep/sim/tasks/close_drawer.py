@@ -9,24 +9,23 @@ Seeds: train 0-999, test 1000-1999 (the suite's convention, see
 Success: the drawer's joint position (how far it is open) is at most ``CLOSED_MAX``
 (2 cm).
 
-Anchors: ``handle`` the centre of the handle bar and ``drawer_front`` the centre of the
-front panel's top edge (drawer body); ``cabinet_top`` the centre of the cabinet's top
-face and ``cabinet_front`` the centre of its top front edge (carcass body). The drawer is
-open by the distance from ``cabinet_front`` to ``drawer_front`` along the drawer axis.
+Anchors: those of :mod:`rekep.sim.tasks.open_drawer` (the two ends of the handle bar's
+top face, the cabinet's top centre and top front edge centre).
 
 Reference program: a push without a grasp (every grasp keypoint -1): lower the open
-fingers in front of the handle bar, push the bar back by the measured opening, lift away.
+fingers in front of the middle of the handle bar, fingertips 2 cm below its top (so the
+fingers cover the bar rather than slide over it), push until the hand is 10 cm in front of
+the cabinet's front edge (the closed bar stands 8 cm off it), lift away. The push goal is
+measured from the static cabinet keypoints, so it holds still while the drawer moves and
+while the hand hides the drawer's middle from the camera.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 
-from rekep.poses import transform_points
-from rekep.sim.articulated import DRAWER_CLEARANCE, link_pose
 from rekep.sim.tasks.base import TaskOutcome
-from rekep.sim.tasks.open_drawer import GEOMETRY, DrawerTask
+from rekep.sim.tasks.open_drawer import DrawerTask
 
 OPEN_RANGE = (0.12, 0.18)
 """The drawer starts open by a uniform distance in this range, metres."""
@@ -38,45 +37,51 @@ num_stages = 4
 
 ### stage 1 sub-goal constraints
 def stage1_subgoal_constraint1(end_effector, keypoints):
-    """Hover 10 cm above a point 4 cm in front of the handle bar (keypoint {handle}). The
-    drawer axis points horizontally from the cabinet top centre (keypoint {cabinet_top})
-    towards the handle."""
-    axis = (keypoints[{handle}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
+    """Hover 10 cm above a point 4 cm in front of the middle of the handle bar (the bar runs
+    between keypoints {handle_left} and {handle_right}, on its top face). The drawer axis
+    points horizontally from the cabinet top centre (keypoint {cabinet_top}) to the
+    cabinet's front edge (keypoint {cabinet_front})."""
+    axis = (keypoints[{cabinet_front}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
     axis = axis / np.linalg.norm(axis)
-    front = keypoints[{handle}] + 0.04 * axis
+    bar = (keypoints[{handle_left}] + keypoints[{handle_right}]) / 2
+    front = bar + 0.04 * axis - np.array([0, 0, 0.02])
     cost = np.linalg.norm(end_effector - (front + np.array([0, 0, 0.1])))
     return cost
 
 ### stage 2 sub-goal constraints
 def stage2_subgoal_constraint1(end_effector, keypoints):
-    """Lower the fingers to the height of the handle bar (keypoint {handle}), in front of it."""
-    axis = (keypoints[{handle}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
+    """Lower the fingertips in front of the bar, 2 cm below its top face so the fingers
+    cover it; the height matters most (weighted 3x)."""
+    axis = (keypoints[{cabinet_front}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
     axis = axis / np.linalg.norm(axis)
-    front = keypoints[{handle}] + 0.04 * axis
-    cost = np.linalg.norm(end_effector - front)
+    bar = (keypoints[{handle_left}] + keypoints[{handle_right}]) / 2
+    front = bar + 0.04 * axis - np.array([0, 0, 0.02])
+    cost = np.linalg.norm((end_effector - front) * np.array([1, 1, 3]))
     return cost
 
 ### stage 3 sub-goal constraints
 def stage3_subgoal_constraint1(end_effector, keypoints):
-    """Push the handle back by the opening: the distance from the cabinet's front edge
-    (keypoint {cabinet_front}) to the drawer's front edge (keypoint {drawer_front}) along the
-    axis, plus 1.5 cm for the play between the fingers and the bar."""
-    axis = (keypoints[{handle}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
+    """Push the bar back until the drawer is shut: the hand, at the same height, ends 10
+    cm in front of the cabinet's front edge (the bar stands 8 cm off the drawer front, the
+    fingers are about 2 cm thick). Measured from the static cabinet keypoints, so the goal
+    stays put while the drawer moves; to within about 7 mm (weighted 3x)."""
+    axis = (keypoints[{cabinet_front}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
     axis = axis / np.linalg.norm(axis)
-    opening = np.sum((keypoints[{drawer_front}] - keypoints[{cabinet_front}]) * axis)
-    front = keypoints[{handle}] + 0.04 * axis
-    cost = np.linalg.norm(end_effector - (front - (opening + 0.015) * axis))
+    bar = (keypoints[{handle_left}] + keypoints[{handle_right}]) / 2
+    front = bar + 0.04 * axis - np.array([0, 0, 0.02])
+    out = np.sum((front - keypoints[{cabinet_front}]) * axis)
+    cost = 3 * np.linalg.norm(end_effector - (front + (0.10 - out) * axis))
     return cost
 
 ### stage 4 sub-goal constraints
 def stage4_subgoal_constraint1(end_effector, keypoints):
     """Lift the hand 12 cm away from the closed drawer's handle."""
-    axis = (keypoints[{handle}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
+    axis = (keypoints[{cabinet_front}] - keypoints[{cabinet_top}]) * np.array([1, 1, 0])
     axis = axis / np.linalg.norm(axis)
-    opening = np.sum((keypoints[{drawer_front}] - keypoints[{cabinet_front}]) * axis)
-    front = keypoints[{handle}] + 0.04 * axis
-    target = front - (opening + 0.015) * axis + np.array([0, 0, 0.12])
-    cost = np.linalg.norm(end_effector - target)
+    bar = (keypoints[{handle_left}] + keypoints[{handle_right}]) / 2
+    front = bar + 0.04 * axis - np.array([0, 0, 0.02])
+    out = np.sum((front - keypoints[{cabinet_front}]) * axis)
+    cost = np.linalg.norm(end_effector - (front + (0.10 - out) * axis + np.array([0, 0, 0.12])))
     return cost
 
 grasp_keypoints = [-1, -1, -1, -1]
@@ -101,21 +106,3 @@ class CloseDrawer(DrawerTask):
             success=bool(opening <= CLOSED_MAX),
             details={"opening_m": opening, "closed_max_m": CLOSED_MAX},
         )
-
-    def anchors(self) -> dict[str, NDArray[np.float64]]:
-        g = GEOMETRY
-        T_cab = self.world.body_pose(self.cabinet)
-        T_drawer = link_pose(self.world, self.drawer)
-        front_top = g.height - g.wall - DRAWER_CLEARANCE  # the front panel's top edge
-        return {
-            **super().anchors(),
-            "cabinet_front": transform_points(T_cab, np.array([g.front_x, 0.0, g.height])),
-            "drawer_front": transform_points(T_drawer, np.array([g.front_x, 0.0, front_top])),
-        }
-
-    def anchor_objects(self) -> dict[str, int]:
-        return {
-            **super().anchor_objects(),
-            "cabinet_front": self.cabinet,
-            "drawer_front": self.drawer,
-        }
