@@ -101,7 +101,7 @@ def make_loop_tracker(
             )
     from rekep.tracking.sim_tracker import SimTracker
 
-    return SimTracker(world.body_pose, keypoints.object_ids)  # type: ignore[return-value]
+    return SimTracker(world.moving_pose, keypoints.object_ids)  # type: ignore[return-value]
 
 
 def disturbance_schedule(config: ClosedLoopConfig, supported: tuple[str, ...],

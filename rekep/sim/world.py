@@ -266,6 +266,20 @@ class SimWorld:
         pos, quat = p.getBasePositionAndOrientation(body, physicsClientId=self.client)
         return pose_from_pos_quat(pos, quat)
 
+    def moving_pose(self, body: int) -> NDArray[np.float64]:
+        """(4, 4) world pose of the part of ``body`` that moves: the link frame of a body
+        with exactly one prismatic or revolute joint (a drawer on its rail), else the base
+        pose. The privileged ``sim`` tracker follows this, so a drawer's keypoints move with
+        the drawer, not with its fixed rail."""
+        self._check_open()
+        if p.getNumJoints(body, physicsClientId=self.client) == 1:
+            joint_type = p.getJointInfo(body, 0, physicsClientId=self.client)[2]
+            if joint_type in (p.JOINT_PRISMATIC, p.JOINT_REVOLUTE):
+                state = p.getLinkState(body, 0, computeForwardKinematics=True,
+                                       physicsClientId=self.client)
+                return pose_from_pos_quat(state[4], state[5])
+        return self.body_pose(body)
+
     def set_body_pose(self, body: int, T_world_body: ArrayLike) -> None:
         """Teleport a body's base (for scene set-up only) and zero its velocity."""
         self._check_open()

@@ -67,3 +67,22 @@ def test_closed_world_refuses_work() -> None:
 def test_bad_box_part_is_rejected() -> None:
     with pytest.raises(SimulationError, match="positive"):
         BoxPart((0.1, -0.1, 0.1))
+
+
+def test_moving_pose_follows_a_slider_link_and_is_the_base_pose_otherwise() -> None:
+    from rekep.sim.articulated import add_slider, link_pose, set_joint_position
+
+    with SimWorld() as world:
+        T_base = np.eye(4)
+        T_base[:3, 3] = [0.5, 0.0, 0.2]
+        slider = add_slider(
+            world, [BoxPart(half_extents=(0.05, 0.1, 0.02), position=(0.0, 0.0, 0.0))], T_base
+        )
+        before = world.moving_pose(slider)
+        set_joint_position(world, slider, 0.12)
+        after = world.moving_pose(slider)
+        np.testing.assert_allclose(after[:3, 3] - before[:3, 3], [0.12, 0.0, 0.0], atol=1e-6)
+        np.testing.assert_allclose(after, link_pose(world, slider), atol=1e-9)
+        np.testing.assert_allclose(world.body_pose(slider)[:3, 3], [0.5, 0.0, 0.2], atol=1e-6)
+        box = world.add_box((0.02, 0.02, 0.02), make_pose(np.eye(3), [0.3, 0.3, 0.02]))
+        np.testing.assert_allclose(world.moving_pose(box), world.body_pose(box))
