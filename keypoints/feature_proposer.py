@@ -70,9 +70,11 @@ class ProposalReport:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-#: weights of top-face candidates (centre, axis end, spine point) as fractions of the
-#: lightest cluster's: below the extremities', so they fill gaps and displace nothing
-_TOP_WEIGHTS = (0.45, 0.4, 0.3)
+#: weights of top-face candidates (centre, axis end, spine point, inset) as fractions of
+#: the lightest cluster's: the centre, ends and spine below the extremities', so they fill
+#: gaps and displace nothing; the insets (a long object's two-handed grasp points one
+#: spine spacing in from its ends) above them, so a total cap cuts them last of the face
+_TOP_WEIGHTS = (0.45, 0.4, 0.3, 0.55)
 
 
 def _horizontal_length(points: NDArray[np.float64]) -> float:

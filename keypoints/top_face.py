@@ -12,7 +12,9 @@ within ``band`` of the mask's highest point. On it, in the horizontal plane:
   cabinet's front edge, a drawer's front panel, a handle bar in front of a drawer);
 - the *spine*: along each axis longer than ``2 * spacing``, points every ``spacing`` from
   one end to the other (grasp points along a long box or a shelf, which neither the centre
-  nor the ends name).
+  nor the ends name). The first and last spine points, one ``spacing`` in from each end,
+  are *insets*: where two hands grasp a long box or bar near its ends (a grasp at the very
+  edge hangs half off), so a proposer ranks them above the rest of the spine.
 
 All functions are deterministic (ties: the lowest index) and never raise on degenerate
 input (a single point, a line, a face smaller than ``band``): they return fewer points.
@@ -72,7 +74,8 @@ def top_face_candidates(
 
     Returns:
         (C,) row indices into ``points`` and (C,) kinds: 0 the centre, 1 an axis end,
-        2 a spine point (a row may repeat with different kinds).
+        2 a spine point, 3 an inset (the spine point next to an end; see the module
+        docstring) (a row may repeat with different kinds).
     """
     top = top_face_rows(points, band)
     xy = points[top, :2]
@@ -101,9 +104,10 @@ def top_face_candidates(
             continue
         lo, hi = float(along.min()), float(along.max())
         n = min(max_spine, int(np.ceil((hi - lo) / spacing)) + 1)
-        for target in np.linspace(lo, hi, n)[1:-1]:
+        targets = np.linspace(lo, hi, n)[1:-1]
+        for j, target in enumerate(targets):
             i = _nearest_on_line(along, lateral, float(target), 2 * _AXIS_TOLERANCE)
             if i is not None:
                 rows.append(int(top[i]))
-                kinds.append(2)
+                kinds.append(3 if j in (0, len(targets) - 1) else 2)
     return np.asarray(rows, dtype=np.int64), np.asarray(kinds, dtype=np.int64)

@@ -49,11 +49,37 @@ def test_spine_covers_the_long_axis_at_the_spacing():
     pts = _long_box()
     rows, kinds = top_face_candidates(pts, band=0.01, spacing=0.05)
     x = np.sort(_local(pts[rows])[:, 0])
-    assert (kinds == 2).sum() >= 6
+    assert np.isin(kinds, (2, 3)).sum() >= 6
     probe = np.linspace(-0.2, 0.2, 81)
     assert np.abs(probe[:, None] - x[None]).min(axis=1).max() <= 0.03  # no gap over 6 cm
     none = top_face_candidates(pts, band=0.01, spacing=0.0)[1]
-    assert not np.any(none == 2)
+    assert not np.any(np.isin(none, (2, 3)))
+
+
+def test_insets_are_one_spacing_in_from_each_end():
+    """The two-handed grasp points of a long box (15 cm from the centre of a 40 cm box)."""
+    pts = _long_box(skew=True)
+    rows, kinds = top_face_candidates(pts, band=0.01, spacing=0.05)
+    x = np.sort(_local(pts[rows[kinds == 3]])[:, 0])
+    assert x.shape == (2,)
+    np.testing.assert_allclose(x, [-0.15, 0.15], atol=0.015)
+
+
+def test_a_total_cap_keeps_the_insets_before_the_rest_of_the_spine():
+    from keypoints.feature_proposer import mask_candidates
+
+    pts = _long_box(seed=1)
+    feats = np.zeros((len(pts), 4), dtype=np.float32)
+    feats[:, 0] = pts[:, 2]
+    cfg = FeatureProposalConfig(extractor="geometric", annotate=False)
+    chosen, weights = mask_candidates(feats, pts, cfg)
+    local = _local(pts[chosen])
+    on_top = np.abs(local[:, 2] - 0.08) < 0.002
+    inset = on_top & (np.abs(np.abs(local[:, 0]) - 0.15) < 0.015) & (np.abs(local[:, 1]) < 0.02)
+    middle = on_top & (np.abs(local[:, 0]) < 0.11) & (np.abs(local[:, 0]) > 0.04) & (
+        np.abs(local[:, 1]) < 0.02)
+    assert inset.sum() >= 2 and middle.any()
+    assert weights[inset].min() > weights[middle].max()
 
 
 def test_degenerate_inputs_give_fewer_points_not_errors():
@@ -62,7 +88,7 @@ def test_degenerate_inputs_give_fewer_points_not_errors():
     assert rows.tolist() == [0] and kinds.tolist() == [0]
     line = np.stack([np.linspace(0, 0.3, 50), np.zeros(50), np.zeros(50)], 1)
     rows, kinds = top_face_candidates(line, band=0.01, spacing=0.05)
-    assert set(kinds.tolist()) <= {0, 1, 2} and np.all((rows >= 0) & (rows < 50))
+    assert set(kinds.tolist()) <= {0, 1, 2, 3} and np.all((rows >= 0) & (rows < 50))
     assert top_face_rows(line, 0.0).size == 50
 
 

@@ -14,7 +14,8 @@ Success (all must hold), with the tolerances named in ``details``:
 * the cube rests on the pad: its centre height above the pad's top surface equals its half
   size (2.5 cm) within ``Z_TOL`` (1 cm);
 * the pad did not slide: its centre moved at most ``PAD_SHIFT_TOL`` (2 cm) from where the
-  reset put it;
+  reset put it, or, after a ``move_target`` disturbance teleported it, from where the
+  disturbance put it (a pad the robot pushes fails; a pad the disturbance moved does not);
 * no robot touches the cube (it has been released).
 
 Anchors (object frames): ``block_top`` the centre of the cube's top face,
@@ -28,6 +29,7 @@ from numpy.typing import NDArray
 
 from rekep.poses import make_pose, transform_points
 from rekep.sim.camera import Camera, look_at
+from rekep.sim.disturbances import DisturbanceSchedule, DisturbanceTrigger
 from rekep.sim.tasks.base import Task, TaskOutcome
 from rekep.sim.tasks.placement import sample_apart, yaw_pose
 from rekep.sim.world import SimWorld
@@ -100,6 +102,7 @@ class BlockToTarget(Task):
             rgba=(0.1, 0.75, 0.3, 1.0), lateral_friction=1.0,
         )
         self._pad_start = np.array([0.5, -0.2, PAD_HALF[2]])
+        self._trigger: DisturbanceTrigger | None = None
 
     # ------------------------------------------------------------------ episode
     def reset(self, seed: int) -> None:
@@ -111,7 +114,22 @@ class BlockToTarget(Task):
             self.block: yaw_pose(block_xy, BLOCK_HALF, block_yaw),
         })
         self._pad_start = self.world.body_pose(self.pad)[:3, 3].copy()
+        self._trigger = None
         self.seed = seed
+
+    def arm_disturbance(self, schedule: DisturbanceSchedule) -> DisturbanceTrigger:
+        """As :meth:`Task.arm_disturbance`; the task keeps the trigger so that the success
+        check measures the pad's slide from where a ``move_target`` put it."""
+        self._trigger = super().arm_disturbance(schedule)
+        return self._trigger
+
+    def pad_reference(self) -> NDArray[np.float64]:
+        """(3,) world position the pad was last put at, metres: by the reset, or by a
+        fired disturbance that teleported it."""
+        event = None if self._trigger is None else self._trigger.event
+        if event is not None and event.body == self.pad:
+            return np.asarray(event.T_after[:3, 3], dtype=np.float64).copy()
+        return self._pad_start.copy()
 
     def success(self) -> TaskOutcome:
         T_pad = self.world.body_pose(self.pad)
@@ -120,7 +138,7 @@ class BlockToTarget(Task):
         xy_offset = float(np.hypot(local[0], local[1]))
         height = float(local[2] - PAD_HALF[2])
         z_error = abs(height - BLOCK_HALF)
-        pad_shift = float(np.linalg.norm(T_pad[:3, 3] - self._pad_start))
+        pad_shift = float(np.linalg.norm(T_pad[:3, 3] - self.pad_reference()))
         touching = [r for r in self.world.robot_bodies if self.world.in_contact(r, self.block)]
         on_target = xy_offset <= XY_TOL
         resting = z_error <= Z_TOL
