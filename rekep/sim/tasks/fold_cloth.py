@@ -9,12 +9,18 @@ cannot be pinched by a parallel gripper (it closes to nothing: a missed grasp), 
 robot folds it by the tab: the cloth corner follows the tab.
 
 The diagonally opposite corner is pinned to the table under a peg (a static
-4.5 x 4.5 x 1.5 cm block on the corner; the node is held by a soft-body anchor to the
-world). Why: the runner lifts a grasped object about 18 cm (grasp retreat plus the
-transport path's lift) before carrying it; a free cloth hanging from its lifted corner
+7 x 7 x 1.5 cm block on the corner; the node is held by a soft-body anchor to the
+world). Why the pin: the runner lifts a grasped object about 18 cm (grasp retreat plus
+the transport path's lift) before carrying it; a free cloth hanging from its lifted corner
 slides towards it by about 11 cm, so an open-loop fold planned from the first observation
 overshoots and flips the cloth over instead of folding it (measured: 0 of 5 seeds without
-the pin). The cloth centre position and yaw are random within reach.
+the pin). Why the peg is wider than the tab: it is the tab's landing platform, and a tab
+released 2-3 cm off its centre must still land on it. Proposed keypoints lie on visible
+surfaces, often on a top edge of the small tab and 1 cm off the peg's centre (measured up
+to 1.9 cm and 1.1 cm); on a 4.5 cm peg such a tab's centre hung over the edge, the tab
+slid off and the cloth pulled it back 8-17 cm (5 of 10 test seeds failed with proposed
+keypoints, none with annotated ones). The cloth centre position and yaw are random
+within reach.
 
 The reference program has two stages: grasp the tab by its top; carry it until the tab's
 top is 5 cm above the peg's top (over the opposite corner), and release (the tab drops
@@ -74,8 +80,9 @@ CLOTH_RGBA = (0.2, 0.6, 0.35, 1.0)
 TAB_HALF = (0.02, 0.02, 0.015)
 """Pull-tab half sizes, metres."""
 TAB_MASS = 0.02
-PEG_HALF = (0.0225, 0.0225, 0.0075)
-"""Half sizes of the static peg that pins the far corner, metres."""
+PEG_HALF = (0.035, 0.035, 0.0075)
+"""Half sizes of the static peg that pins the far corner, metres (7 x 7 cm: see the
+module docstring)."""
 CORNER_TAB = CLOTH.node_index(0, 0)
 """Node index of the cloth corner the tab is pinned to (cloth frame -x, -y)."""
 CORNER_FAR = CLOTH.node_index(CLOTH.nodes_per_side - 1, CLOTH.nodes_per_side - 1)
