@@ -56,7 +56,7 @@ class BimanualEpisodeConfig:
     task: str = "lift_box_bimanual"
     seed: int = 1000
     keypoint_mode: str = "annotated"
-    proposer: str = "simple"
+    proposer: str = "features"
     anchor_tolerance_m: float = 0.03
     tolerance: float = 0.01
     num_seeds: int = 4

@@ -8,9 +8,11 @@ lying on the LEFT side of the table with its long axis near world y; a flat blue
 can hold it at once, one at each end (top-down grasps ``2 * GRASP_OFFSET`` = 13 cm apart).
 
 The reference program has four stages: (1) the left hand grasps the block's left end;
-(2) it carries the block to the handover point above the table's centre line, long axis
-along world y; (3) the right hand grasps the right end, then the left hand releases;
-(4) the right hand puts the block on the pad and releases it.
+(2) it carries the block's middle (halfway between its end keypoints, so the program holds
+for any spacing of the two keypoints a proposer puts near the ends) to the handover point
+above the table's centre line, long axis along world y; (3) the right hand grasps the
+right end, then the left hand releases; (4) the right hand puts the block on the pad and
+releases it.
 
 Success (all must hold), with the tolerances named in ``details``:
 
@@ -81,15 +83,17 @@ def stage1_subgoal_constraint1(end_effector, keypoints):
 
 ### stage 2 sub-goal constraints
 def stage2_subgoal_constraint1(end_effector, keypoints):
-    """The block's left end (keypoint {{block_left_end}}) is at the handover point's left
-    side, {GRASP_OFFSET * 100:.1f} cm left of ({_HX}, {_HY}, {_HZ})."""
-    return np.linalg.norm(keypoints[{{block_left_end}}] - np.array([{_HX}, {GRASP_OFFSET}, {_HZ}]))
+    """The middle of the block (halfway between its ends, keypoints {{block_left_end}} and
+    {{block_right_end}}) is at the handover point ({_HX}, {_HY}, {_HZ})."""
+    middle = (keypoints[{{block_left_end}}] + keypoints[{{block_right_end}}]) / 2
+    return np.linalg.norm(middle - np.array([{_HX}, {_HY}, {_HZ}]))
 
 def stage2_subgoal_constraint2(end_effector, keypoints):
-    """The block's right end (keypoint {{block_right_end}}) points to the right arm: it is
-    {GRASP_OFFSET * 100:.1f} cm right of the handover point."""
-    target = np.array([{_HX}, {-GRASP_OFFSET}, {_HZ}])
-    return np.linalg.norm(keypoints[{{block_right_end}}] - target)
+    """The block lies along world y with its right end (keypoint {{block_right_end}})
+    towards the right arm: the ends differ in y only, the left end (keypoint
+    {{block_left_end}}) at least 5 cm further left."""
+    d = keypoints[{{block_left_end}}] - keypoints[{{block_right_end}}]
+    return np.abs(d[0]) + np.abs(d[2]) + np.maximum(0.05 - d[1], 0.0)
 
 ### stage 2 path constraints
 def stage2_path_constraint1(end_effector, keypoints):
@@ -99,9 +103,10 @@ def stage2_path_constraint1(end_effector, keypoints):
 ### stage 3 sub-goal constraints
 def stage3_subgoal_constraint1(end_effector, keypoints):
     """The right hand is at the block's right end (keypoint {{block_right_end}}) while the
-    block's left end (keypoint {{block_left_end}}) stays at the handover point."""
+    block's middle stays at the handover point."""
     reach = np.linalg.norm(end_effector[1] - keypoints[{{block_right_end}}])
-    stay = np.linalg.norm(keypoints[{{block_left_end}}] - np.array([{_HX}, {GRASP_OFFSET}, {_HZ}]))
+    middle = (keypoints[{{block_left_end}}] + keypoints[{{block_right_end}}]) / 2
+    stay = np.linalg.norm(middle - np.array([{_HX}, {_HY}, {_HZ}]))
     return reach + stay
 
 ### stage 3 path constraints
