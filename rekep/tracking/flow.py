@@ -24,8 +24,10 @@ Re-detection (``redetect=True``), tried every update for each lost point:
   ``min_match_score`` is refined by LK from that last-seen frame (with the same
   forward-backward check, border, depth and jump tests). Where it should project now: its
   last 3D position moved by the median 3D motion, since it was lost, of the still
-  visible points that were within ``neighbour_radius_m`` of it then (rigid objects carry
-  their hidden points along); with no such neighbour, its last 3D position.
+  visible points of its object (``point_groups``) that were within ``neighbour_radius_m``
+  of it then (rigid objects carry their hidden points along); with no such neighbour,
+  its last 3D position. A textureless patch (a plain pad) cannot be matched: the point is
+  accepted where carried when a surface shows at that depth (:mod:`rekep.tracking.carry`).
 * if it was never seen (occluded or out of view at start): it reappears when its 3D
   position projects into the image onto a surface at the depth it should have (within
   ``occlusion_tolerance_m``), i.e. when a static point is uncovered.
@@ -60,6 +62,7 @@ from rekep.tracking.backprojection import (
     surface_visible,
 )
 from rekep.tracking.base import TrackingError, TrackResult
+from rekep.tracking.carry import carried_position, is_flat
 from rekep.tracking.redetect import (
     Detection,
     RedetectConfig,
@@ -227,8 +230,10 @@ class FlowTracker:
         self._updates += 1
         if self.config.wide_redetect:
             for g, members in self._members.items():
-                due = self._updates - self._last_wide.get(g, -10**9) >= self.config.wide_every
-                if due and ((~self._vis[members]).mean() > 0.5 or self._doubtful(g, observation)):
+                since = self._updates - self._last_wide.get(g, -10**9)
+                lost = (~self._vis[members]).mean() > 0.5
+                if (lost and since >= min(3, self.config.wide_every)) or (  # lost: every 3
+                        since >= self.config.wide_every and self._doubtful(g, observation)):
                     self._wide(g, gray, observation)
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
 
@@ -313,20 +318,10 @@ class FlowTracker:
         self._seen_pix[good] = p1[ok]
         self._pix[idx[~ok]] = np.nan
 
-    def _predict_hidden(self, k: int) -> NDArray[np.float64]:
-        """(1, 3) where lost point ``k`` should be now, from its neighbours' motion."""
-        anchor_pos, anchor_vis = self._anchor[k]
-        near = np.linalg.norm(anchor_pos - anchor_pos[k], axis=1) <= self.config.neighbour_radius_m
-        near &= anchor_vis & self._vis
-        near[k] = False
-        if not near.any():
-            return self._pos[k : k + 1].copy()
-        motion = np.median(self._pos[near] - anchor_pos[near], axis=0)
-        return self._pos[k : k + 1] + motion
-
     def _redetect(self, k: int, gray: NDArray[np.uint8], obs: RGBD) -> None:
         cfg = self.config
-        expected = self._predict_hidden(k)
+        expected, carried = carried_position(k, *self._anchor[k], self._pos, self._vis,
+                                             cfg.neighbour_radius_m, self._groups)  # fmt: skip
         predicted = obs.project(expected).astype(np.float32)
         if not inside_image(predicted, obs.width, obs.height, cfg.border_px)[0]:
             return
@@ -337,6 +332,10 @@ class FlowTracker:
             return
         template = lk.patch_around(seen_gray, self._seen_pix[k], cfg.patch_radius)
         if template is None:
+            return
+        if is_flat(template):  # NCC cannot find it: trust its carriers where depth agrees
+            if carried and self._surface_matches(obs, predicted, expected)[0]:
+                self._accept(k, predicted[0], expected[0], gray)
             return
         found = lk.search_patch(gray, template, predicted[0], cfg.search_radius)
         if found is None or found[1] < cfg.min_match_score:
