@@ -32,6 +32,14 @@ def format_table(report: Mapping[str, Any]) -> str:
     lines.append("-" * len(header))
     lat = report["latency_ms"]
     lines.append(f"mean_success {report['mean_success']:.3f}")
+    back = report.get("backtracking")
+    if back is not None:
+        lines.append(
+            f"backtracked episodes {back['episodes']}, recovered {back['recovered']} "
+            f"({_num(back['recovered_rate'], '.2f')})"
+        )
+    if report.get("privileged"):
+        lines.append("PRIVILEGED: the tracker read simulator ground truth (an upper bound)")
     lines.append(
         "latency ms (median): "
         + ", ".join(f"{m} {_num(v, '.1f')}" for m, v in lat.items())
@@ -72,7 +80,7 @@ def _write_report(root: Path, report: Mapping[str, Any],
     from rekep.errors import MissingDependencyError
     from rekep.record.bench_report import write_bench_report
 
-    episodes = [{"wall_time_s": r.get("wall_time_s")} for r in records]
+    episodes = [{"wall_time_s": r.get("episode_s")} for r in records]
     try:
         write_bench_report(report, root, episodes)
     except MissingDependencyError as exc:

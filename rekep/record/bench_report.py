@@ -96,6 +96,12 @@ def write_bench_report(results: Mapping[str, Any], out_dir: str | Path,
     hz = results.get("loop_hz_median")
     if hz is not None:
         lines += [f"loop rate (planner + tracker per tick, median): {hz:.1f} Hz", ""]
+    back = results.get("backtracking")
+    if isinstance(back, Mapping) and back.get("episodes"):
+        lines += [f"backtracked episodes: {back['episodes']}, recovered (still succeeded): "
+                  f"{back['recovered']}", ""]  # fmt: skip
+    if results.get("privileged"):
+        lines += ["**privileged tracker** (simulator ground truth): an upper bound", ""]
     lines += _table(tasks) + ["", "![success per task](success_per_task.png)", ""]
     latency = results.get("latency_ms", {}) or {}
     if _latency_plot(latency, out / "latency_per_module.png"):

@@ -36,11 +36,15 @@ def records() -> list[dict]:
 
 def test_report_keys_are_exactly_the_documented_ones(records: list[dict]) -> None:
     report = aggregate(records, {"seeds": 3})
-    assert set(report) == {"tasks", "mean_success", "latency_ms", "loop_hz_median", "config"}
+    assert set(report) == {
+        "tasks", "mean_success", "backtracking", "privileged", "latency_ms", "loop_hz_median",
+        "config",
+    }  # fmt: skip
     assert list(report["tasks"]) == ["a", "b"]
     for block in report["tasks"].values():
         assert set(block) == {
-            "episodes", "successes", "success_rate", "ci95", "episode_s_median", "failures"
+            "episodes", "successes", "success_rate", "ci95", "episode_s_median", "failures",
+            "backtracked", "recovered",
         }  # fmt: skip
         assert list(block["failures"]) == list(CATEGORIES)
     assert set(report["latency_ms"]) == set(LATENCY_MODULES)
@@ -63,6 +67,26 @@ def test_counts_rates_intervals_and_medians(records: list[dict]) -> None:
     assert lat["subgoal"] == 20.0 and lat["path"] == 5.0  # pooled samples 10, 20, 30
     assert lat["proposal"] is None and lat["tracking"] is None
     assert report["loop_hz_median"] == 20.0
+
+
+def test_backtracking_counts_episodes_that_fell_back_and_those_that_still_succeeded() -> None:
+    records = [
+        _record("a", 1, None, 1.0, backtracks=2, tracker="flow", privileged=False),
+        _record("a", 2, "tracking lost: x", 1.0, backtracks=1, privileged=False),
+        _record("a", 3, None, 1.0, backtracks=0),
+        _record("b", 1, None, 1.0),  # open loop: no backtrack field at all
+        _record("b", 2, None, 1.0, backtracks=3),
+    ]
+    report = aggregate(records, {})
+    assert (report["tasks"]["a"]["backtracked"], report["tasks"]["a"]["recovered"]) == (2, 1)
+    assert (report["tasks"]["b"]["backtracked"], report["tasks"]["b"]["recovered"]) == (1, 1)
+    assert report["backtracking"] == {"episodes": 3, "recovered": 2, "recovered_rate": 2 / 3}
+    assert report["privileged"] is False
+    assert "backtracked episodes 3, recovered 2 (0.67)" in format_table(report)
+    assert "PRIVILEGED" not in format_table(report)
+    sim = aggregate([_record("a", 1, None, 1.0, privileged=True)], {})
+    assert sim["privileged"] is True and sim["backtracking"]["recovered_rate"] is None
+    assert "PRIVILEGED" in format_table(sim)
 
 
 def test_record_normalization_keeps_raw_reason_and_cleans_types() -> None:
@@ -94,3 +118,5 @@ def test_table_and_files(records: list[dict], tmp_path: Path) -> None:
     assert len(lines) == len(records)
     per = json.loads((tmp_path / "episodes" / "b" / "1001" / "record.json").read_text())
     assert per["failure"] == "timeout: too slow" and per["category"] == "timeout"
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "episode_seconds.png").is_file()  # from the records' episode_s
