@@ -188,7 +188,7 @@ class ClosedLoop:
         elif self._awaiting_redetection(track, t):
             target = self._home  # back to the pose the scene was first seen from
         else:
-            visible = track.visible | self.held.held_mask()
+            visible = track.visible | track.occluded_mask | self.held.held_mask()  # not lost
             verdict = self.machine.update(
                 StageObservation(t, T[:3, 3], positions, self.held.held, visible)
             )

@@ -25,6 +25,8 @@ class ScriptedTracker:
         source: returns the true (K, 3) positions now.
         noise_m: standard deviation of added Gaussian noise, metres.
         lost: optional ``lost(time_s) -> (K,) bool``; True rows are reported lost (stale).
+        hidden: lost rows are also reported ``occluded`` (behind something, see
+            :class:`~rekep.tracking.base.TrackResult`) rather than gone.
         seed: noise seed.
     """
 
@@ -38,6 +40,7 @@ class ScriptedTracker:
         *,
         noise_m: float = 0.0,
         lost: Callable[[float], NDArray[np.bool_]] | None = None,
+        hidden: bool = False,
         seed: int = 0,
     ) -> None:
         if noise_m < 0:
@@ -45,6 +48,7 @@ class ScriptedTracker:
         self._source = source
         self._noise = noise_m
         self._lost = lost
+        self._hidden = hidden
         self._rng = np.random.default_rng(seed)
         self._last: FloatArray | None = None
 
@@ -62,4 +66,4 @@ class ScriptedTracker:
             visible = ~np.asarray(self._lost(time_s), dtype=bool).reshape(len(now))
         positions = np.where(visible[:, None], now, self._last)
         self._last = positions
-        return TrackResult(positions, visible, time_s)
+        return TrackResult(positions, visible, time_s, ~visible if self._hidden else None)

@@ -77,7 +77,8 @@ class StageObservation:
         end_effector: (3,) TCP position, metres.
         positions: (K, 3) tracked keypoints (held ones as measured), metres.
         held: indices of the keypoints that move with the hand now.
-        visible: (K,) bool, False for keypoints the tracker has lost.
+        visible: (K,) bool, False for keypoints the tracker has lost (a hidden one whose
+            last position is still trusted, e.g. occluded or held, counts as visible).
     """
 
     time_s: float

@@ -34,11 +34,16 @@ class TrackResult:
         visible: (K,) bool; False when a point is lost (failed forward-backward check,
             left the image, invalid depth under it) and its row is stale.
         time_s: robot time of the observation the result is from, seconds.
+        occluded: (K,) bool or None (no point known hidden); True for a lost point whose
+            last position lies behind a nearer surface in the depth image (see
+            :mod:`rekep.tracking.occlusion`): stale but probably where it was. Never True
+            for a visible point.
     """
 
     positions: NDArray[np.float64]
     visible: NDArray[np.bool_]
     time_s: float
+    occluded: NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         pos = np.asarray(self.positions, dtype=np.float64)
@@ -54,6 +59,18 @@ class TrackResult:
         object.__setattr__(self, "positions", pos)
         object.__setattr__(self, "visible", vis)
         object.__setattr__(self, "time_s", float(self.time_s))
+        hidden = np.zeros_like(vis) if self.occluded is None else np.asarray(self.occluded, bool)
+        if hidden.shape != vis.shape:
+            raise TrackingError(
+                f"TrackResult.occluded must be ({pos.shape[0]},) bools, got {hidden.shape}"
+            )
+        object.__setattr__(self, "occluded", hidden & ~vis)
+
+    @property
+    def occluded_mask(self) -> NDArray[np.bool_]:
+        """(K,) bool: :attr:`occluded`, never None."""
+        assert self.occluded is not None  # set in __post_init__
+        return self.occluded
 
     @property
     def num_lost(self) -> int:

@@ -14,7 +14,8 @@ Each update, for every visible point:
 5. back-project to the world; a jump of more than ``max_jump_m`` from the last position
    -> lost (LK slid onto another surface).
 
-Lost points keep their last world position and report ``visible=False``.
+Lost points keep their last world position and report ``visible=False``; those behind a
+nearer surface in the depth image are also reported ``occluded`` (:mod:`.occlusion`).
 
 Re-detection (``redetect=True``), tried every update for each lost point:
 
@@ -63,6 +64,7 @@ from rekep.tracking.backprojection import (
 )
 from rekep.tracking.base import TrackingError, TrackResult
 from rekep.tracking.carry import carried_position, is_flat
+from rekep.tracking.occlusion import hidden_behind_surface
 from rekep.tracking.redetect import (
     Detection,
     RedetectConfig,
@@ -235,7 +237,9 @@ class FlowTracker:
                 if (lost and since >= min(3, self.config.wide_every)) or (  # lost: every 3
                         since >= self.config.wide_every and self._doubtful(g, observation)):
                     self._wide(g, gray, observation)
-        return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
+        tol = self.config.occlusion_tolerance_m  # lost points behind a nearer surface:
+        hidden = hidden_behind_surface(observation, self._pos, margin_m=tol)
+        return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden & ~self._vis)
 
     def redetect(self, observation: RGBD, indices: Sequence[int] | None = None, *,
                  stale: bool = False, time_s: float = 0.0) -> TrackResult:  # fmt: skip

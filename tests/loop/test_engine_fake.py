@@ -116,6 +116,18 @@ def test_lost_tracks_end_the_episode(
     assert run.outcome == "tracking_lost"
 
 
+def test_a_hidden_static_target_is_not_lost_and_the_task_succeeds(
+    keypoints: Keypoints, pick_place: ConstraintProgram, make_config: Any, scene: Any,
+) -> None:
+    # the same script as above, but the tracker reports the target behind something
+    robot = FakeRobot(*scene, max_speed_m_s=0.5)
+    hidden = ScriptedTracker(robot.keypoint_positions, hidden=True,
+                             lost=lambda t: np.array([False, False, t > 0.3]))
+    run = ClosedLoop(robot, hidden, pick_place, keypoints, make_config(lost_timeout_s=0.5)).run()
+    assert run.outcome == "success", run.reason
+    assert run.robot_time_s > 0.5 + 0.3  # it did stay hidden past the lost timeout
+
+
 def test_solver_exceptions_are_caught_and_counted(
     fake: tuple[FakeRobot, ScriptedTracker], keypoints: Keypoints,
     pick_place: ConstraintProgram, make_config: Any, monkeypatch: pytest.MonkeyPatch,

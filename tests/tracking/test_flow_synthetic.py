@@ -135,3 +135,19 @@ def test_bad_input_is_reported() -> None:
         tracker.update(None, 0.1)
     with pytest.raises(TrackingError, match=r"\(K, 3\)"):
         tracker.start(frame(texture(0), (0, 0)), np.zeros((3, 2)), 0.0)
+
+
+def test_a_point_behind_a_nearer_board_is_occluded_a_point_over_a_hole_is_only_lost() -> None:
+    tex = texture(8)
+    tracker = _start(tex)
+    obs = frame(tex, (0, 0))
+    rgb, depth = obs.rgb.copy(), obs.depth.copy()
+    (u0, v0), (u1, v1) = np.round(PIXELS[:2]).astype(int)
+    rgb[v0 - 20 : v0 + 21, u0 - 20 : u0 + 21] = 90  # a flat board 40 cm in front of point 0
+    depth[v0 - 20 : v0 + 21, u0 - 20 : u0 + 21] = 0.6
+    depth[v1 - 4 : v1 + 5, u1 - 4 : u1 + 5] = np.nan  # no depth under point 1
+    res = tracker.update(RGBD(rgb, depth, K), 0.1)
+    assert not res.visible[0] and res.occluded_mask[0]
+    assert not res.visible[1] and not res.occluded_mask[1]
+    assert not res.occluded_mask[2:].any() and res.visible[2:].all()
+    np.testing.assert_allclose(res.positions[0], world_at(PIXELS[:1])[0])  # kept where it was
