@@ -10,8 +10,8 @@ Failure handling:
 - a worker process that dies (``os._exit``, a segfault, the OOM killer) breaks the pool.
   Each episode writes a start marker, so the runner knows which episodes were in flight:
   those are re-run one per fresh single-worker pool (the one that dies again is recorded
-  as ``"crash: worker process died (exit code N)"``), and the episodes that had not
-  started go to a new pool. No episode is dropped.
+  as ``"crash: worker process died"``, with ``(exit code N)`` when the pool saw it), and
+  the episodes that had not started go to a new pool. No episode is dropped.
 """
 
 from __future__ import annotations

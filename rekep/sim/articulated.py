@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rekep.availability import require
 from rekep.errors import SimulationError
-from rekep.poses import as_pose, pos_quat_from_pose, pose_from_pos_quat
+from rekep.poses import as_pose, pos_quat_from_pose
 from rekep.sim.world import BoxPart, SimWorld, box_part_shapes
 
 p = require("pybullet", "simulation")
@@ -111,9 +111,7 @@ def set_joint_position(world: SimWorld, body: int, value: float) -> None:
 
 def link_pose(world: SimWorld, body: int) -> NDArray[np.float64]:
     """(4, 4) world pose of a slider's moving link frame."""
-    state = p.getLinkState(body, SLIDER_JOINT, computeForwardKinematics=True,
-                           physicsClientId=world.client)
-    return pose_from_pos_quat(state[4], state[5])
+    return world.moving_pose(body)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float64]
 
 FLAT_STD = 1.0
-"""Grey-level standard deviation below which a patch is textureless (as in
+"""Grey-level standard deviation below which a patch is textureless (used by
 :func:`rekep.tracking.lk.search_patch`)."""
 
 

@@ -38,7 +38,7 @@ object/mask ids): each group's template is cut from the first observation (see
 over half of a group is lost, its visible points stop keeping their distances (rigid
 objects; tolerance ``2 wide.inlier_m``) or the image disagrees with the object moved by
 their mean motion (:func:`~rekep.tracking.redetect.doubtful`), at most every
-``wide_every`` updates, or on
+``wide_every`` updates (every 3 for a mostly lost group), or on
 :meth:`FlowTracker.redetect`, the object is searched for near its last position; a detection
 moves the group's points rigidly from their start positions and those landing on their own
 surface become visible again.

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from rekep.availability import require
 from rekep.tracking.base import TrackingError
+from rekep.tracking.carry import is_flat
 
 cv2 = require("cv2", "the flow keypoint tracker")
 
@@ -105,7 +106,7 @@ def search_patch(
     x1, y1 = min(c + search_radius + r + 1, W), min(v + search_radius + r + 1, H)
     if x1 - x0 < template.shape[1] or y1 - y0 < template.shape[0]:
         return None
-    if float(template.std()) < 1.0:  # no texture: NCC is meaningless
+    if is_flat(template):  # no texture: NCC is meaningless
         return None
     scores = cv2.matchTemplate(image[y0:y1, x0:x1], template, cv2.TM_CCOEFF_NORMED)
     _, best, _, loc = cv2.minMaxLoc(scores)

@@ -33,7 +33,10 @@ def test_killed_worker_process_is_a_crash_and_others_report() -> None:
     done: list[dict] = []
     records = run_local(_specs(), fakes.dying_episode, workers=2, timeout_s=30,
                         on_done=done.append)  # fmt: skip
-    bad = _assert_only_bad_seed_failed(records, "crash: worker process died (exit code 3)")
+    bad = _assert_only_bad_seed_failed(records, "crash: worker process died")
+    # the exit code is named when the pool saw it (a reaped process can race the pool)
+    assert bad["failure"] in ("crash: worker process died",
+                              "crash: worker process died (exit code 3)"), bad["failure"]
     assert bad["category"] == "crash"
     assert sorted(r["seed"] for r in done) == [0, 1, 2, 3]  # each reported exactly once
 
