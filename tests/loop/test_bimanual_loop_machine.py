@@ -8,6 +8,7 @@ import pytest
 
 from rekep.errors import ConfigurationError
 from rekep.loop.bimanual import BimanualStageMachine
+from rekep.loop.bimanual.stage_machine import entry_holds
 from rekep.loop.stage_machine import StageMachineConfig
 from rekep.program import ConstraintProgram, load_program
 
@@ -110,6 +111,43 @@ def test_dropped_object_backtracks_to_the_grasp_stage_and_counts_the_recovery(
     m.update(3.0, AT_GRASP, lifted(0.2), HELD)
     assert m.stage == 3 and m.recoveries == 1
     assert [e[1] for e in m.events].count("backtrack") == 1
+
+
+HANDOVER = '''
+num_stages = 3
+
+def stage1_subgoal_constraint1(end_effector, keypoints):
+    """Left hand at keypoint 0."""
+    return np.linalg.norm(end_effector[0] - keypoints[0])
+
+def stage2_subgoal_constraint1(end_effector, keypoints):
+    """Right hand at keypoint 1 while the block stays up."""
+    return np.linalg.norm(end_effector[1] - keypoints[1]) + np.abs(keypoints[0][2] - 0.2)
+
+def stage3_subgoal_constraint1(end_effector, keypoints):
+    """Keypoint 1 at 0.3 m."""
+    return np.abs(keypoints[1][2] - 0.3)
+
+def stage3_path_constraint1(end_effector, keypoints):
+    """The right hand holds the block."""
+    return get_grasping_cost_by_keypoint_idx(1)
+
+grasp_keypoints = [[0, -1], [-1, 1], [-1, -1]]
+release_keypoints = [[-1, -1], [0, -1], [-1, 1]]
+'''
+
+
+def test_a_drop_after_a_handover_backtracks_past_the_handover_to_the_first_grasp() -> None:
+    handover = load_program(HANDOVER, num_keypoints=2, bimanual=True)
+    assert entry_holds(handover, 2) == {0} and entry_holds(handover, 3) == {1}
+    m = BimanualStageMachine(handover, hold_ticks=1)
+    assert m.update(0.1, AT_GRASP, KP, ()).action == "act"
+    m.primitive_done(True, "left holds", 0.5)
+    assert m.update(1.0, lifted(0.2), lifted(0.2), HELD).action == "act"
+    m.primitive_done(True, "handed over", 1.5)
+    assert m.stage == 3
+    back = m.update(2.0, AT_GRASP, KP, ())  # dropped: stage 2 needs the block in a hand
+    assert back.action == "backtrack" and m.stage == 1
 
 
 def test_stage_timeout_and_repeated_misses_are_named_failures(

@@ -8,6 +8,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from rekep.keypoint_set import Keypoints
 from rekep.loop.bimanual.clouds import shifted_cloud
+from rekep.loop.bimanual.covered import CoveredKeypoints
 from rekep.loop.bimanual.hands import HandHolds
 from rekep.loop.bimanual.planning import JointPathFollower
 from rekep.loop.bimanual.primitives import BimanualActPrimitive
@@ -127,13 +128,49 @@ def test_act_primitive_fails_on_a_missed_grasp_and_releases_with_a_retreat() -> 
     assert not holds.holding(1) and np.isclose(arms.T[1, 2, 3], 0.18)
 
 
-def test_a_hold_in_doubt_keeps_the_tracked_positions() -> None:
-    kps = keypoints([[0.5, 0.2, 0.05], [0.5, 0.25, 0.05], [0.55, 0.2, 0.05]], [4, 4, 4])
+def test_a_hold_in_doubt_keeps_carrying_and_is_cleared_when_it_stays_in_doubt() -> None:
+    kps = keypoints([[0.5, 0.2, 0.05], [0.5, 0.3, 0.05], [0.6, 0.2, 0.05]], [4, 4, 4])
     holds = HandHolds(kps)
     T = np.stack([make_pose(DOWN, [0.5, 0.2, 0.05]), make_pose(DOWN, [0.5, -0.2, 0.05])])
     holds.grasp(0, 0, T[0], kps.positions)
     knocked = kps.positions + [0.15, 0.0, 0.0]  # the whole object left the hand
-    fused = holds.fused_positions(T, knocked, np.ones(3, bool))
-    assert holds.doubtful and np.allclose(fused, knocked)
-    fused = holds.fused_positions(T, kps.positions, np.ones(3, bool))
+    seen = np.ones(3, bool)
+    fused = holds.fused_positions(T, knocked, seen)
+    assert holds.doubtful and np.allclose(fused, kps.positions)
+    assert holds.update(T, knocked, seen, np.array([0.04, 0.08])) == []  # one tick: doubt
+    fused = holds.fused_positions(T, kps.positions, seen)
     assert not holds.doubtful and np.allclose(fused, kps.positions)
+    assert holds.update(T, kps.positions, seen, np.array([0.04, 0.08])) == []  # follows again
+    lost = [holds.update(T, knocked, seen, np.array([0.04, 0.08])) for _ in range(3)]
+    assert lost == [[], [], [(0, (0, 1, 2))]] and not holds.holding(0)
+    assert np.allclose(holds.fused_positions(T, knocked, seen), knocked)
+
+
+def test_a_covered_free_keypoint_stays_where_seen_and_moves_only_with_its_object() -> None:
+    start = np.array([[0.5, 0.2, 0.05], [0.5, 0.35, 0.05], [0.5, -0.2, 0.05]])
+    covered = CoveredKeypoints(start, np.array([4, 4, 7]))
+    T = np.stack([make_pose(DOWN, [0.5, 0.2, 0.08]), make_pose(DOWN, [0.5, -0.4, 0.3])])
+    seen, free = np.ones(3, bool), np.zeros(3, bool)
+    dragged = start + [[0.03, 0.0, -0.01], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    assert np.allclose(covered.apply(T, dragged, seen, free), start)  # drift under the hand
+    pushed = start + [[0.05, 0.0, 0.0], [0.01, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    out = covered.apply(T, pushed, seen, free)  # the object's visible keypoint moved 1 cm
+    assert np.allclose(out[0], start[0] + [0.01, 0.0, 0.0]) and np.allclose(out[1:], pushed[1:])
+    held = np.array([True, True, False])
+    assert np.allclose(covered.apply(T, dragged, seen, held), dragged)  # held: as given
+
+
+def test_a_closing_gripper_puts_its_hold_in_doubt_until_it_closes_on_nothing() -> None:
+    kps = keypoints([[0.5, 0.2, 0.05], [0.5, 0.3, 0.05]], [4, 4])
+    holds = HandHolds(kps, track_check=False)
+    T = np.stack([make_pose(DOWN, [0.5, 0.2, 0.05]), make_pose(DOWN, [0.5, -0.2, 0.05])])
+    holds.grasp(0, 0, T[0], kps.positions)
+    seen = np.ones(2, bool)
+    for width in (0.045, 0.045):  # a firm hold keeps its width
+        assert holds.update(T, kps.positions, seen, np.array([width, 0.08])) == []
+        holds.fused_positions(T, kps.positions, seen)
+        assert not holds.doubtful
+    assert holds.update(T, kps.positions, seen, np.array([0.03, 0.08])) == []  # knocked out
+    holds.fused_positions(T, kps.positions, seen)
+    assert holds.doubtful and holds.holding(0)
+    assert holds.update(T, kps.positions, seen, np.array([0.001, 0.08])) == [(0, (0, 1))]

@@ -35,9 +35,18 @@ class BimanualLoopConfig:
         episode_timeout_s: robot time after which the episode ends ``timeout``.
         primitive_timeout_s: robot seconds per grasp/release phase.
         tolerance / num_seeds / min_arm_distance_m / workspace_*: bimanual solver settings
-            (:class:`solvers.bimanual.BimanualProblem`).
+            (:class:`solvers.bimanual.BimanualProblem`); the solver minimizes the costs
+            regardless, ``tolerance`` only judges its answer executable: by default the stage
+            machine's sub-goal tolerance, so an answer the loop would measure as reached is
+            executed (measured: a re-grasped block whose yaw in the hand leaves the handover
+            orientation 2 cm off was refused forever at 1 cm, ``infeasible``).
         path_controls / path_samples: the joint path's free controls and samples.
         retreat_m: how far a releasing hand backs away along its approach axis.
+        track_hold_check: also verify each hold by its object's image tracks (they must
+            follow the hand); off by default: the gripper width verifies a hold (a knocked or
+            dropped object lets the squeezing fingers close on nothing), while tracks of a
+            lifted, partly covered plain-coloured object slide along it (measured with
+            ``flow`` on handover_block: holds cleared while the block sat firmly in the hand).
         machine / held / grasp: stage machine, held-object models and grasp geometry.
     """
 
@@ -53,7 +62,7 @@ class BimanualLoopConfig:
     infeasible_timeout_s: float = 3.0
     episode_timeout_s: float = 90.0
     primitive_timeout_s: float = 2.0
-    tolerance: float = 0.01
+    tolerance: float = 0.025
     num_seeds: int = 4
     min_arm_distance_m: float = 0.02
     workspace_lower: tuple[float, float, float] = (-0.2, -0.8, 0.005)
@@ -61,6 +70,7 @@ class BimanualLoopConfig:
     path_controls: int = 1
     path_samples: int = 10
     retreat_m: float = 0.10
+    track_hold_check: bool = False
     machine: StageMachineConfig = field(
         default_factory=lambda: StageMachineConfig(subgoal_tolerance=0.025, stage_timeout_s=25.0)
     )

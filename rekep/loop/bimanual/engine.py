@@ -2,6 +2,7 @@
 
 Every tick of ``1 / hz`` robot seconds: observe (only as often as the tracker needs images),
 track the keypoints, verify each hand's hold (:class:`~rekep.loop.bimanual.hands.HandHolds`),
+fill in free keypoints a hand covers (:class:`~rekep.loop.bimanual.covered.CoveredKeypoints`),
 let the :class:`~rekep.loop.bimanual.stage_machine.BimanualStageMachine` check the current
 stage's path constraints (backtrack) and its sub-goal (advance / act) on the tracked
 keypoints, re-solve the stage for both arms jointly, warm
@@ -32,6 +33,7 @@ from rekep.keypoint_set import Keypoints
 from rekep.loop.bimanual.arms import ArmPair
 from rekep.loop.bimanual.clouds import ObjectClouds
 from rekep.loop.bimanual.config import BimanualLoopConfig
+from rekep.loop.bimanual.covered import CoveredKeypoints
 from rekep.loop.bimanual.hands import HandHolds
 from rekep.loop.bimanual.planning import JointPathFollower, StagePlanner
 from rekep.loop.bimanual.primitives import BimanualActPrimitive, BiStep, Targets, backed_off
@@ -70,7 +72,8 @@ class BimanualClosedLoop:
         self.arms, self.tracker, self.program, self.keypoints = arms, tracker, program, keypoints
         self.config = config or BimanualLoopConfig()
         self.clouds = ObjectClouds(keypoints, object_clouds or {})
-        self.holds = HandHolds(keypoints, self.config.held)
+        self.holds = HandHolds(keypoints, self.config.held, self.config.track_hold_check)
+        self.covered = CoveredKeypoints(keypoints.positions, keypoints.object_ids)
         self.machine = BimanualStageMachine(program, self.config.machine, arms.time_s)
         self.planner = StagePlanner(self.config, rng_seed)
         self.stats = TickStats()
@@ -130,6 +133,8 @@ class BimanualClosedLoop:
             logger.info("the %s hand lost its hold of %s", ("left", "right")[arm], list(indices))
             track = self._redetect(indices, t, stale=True)
         positions = self.holds.fused_positions(T, track.positions, track.visible)
+        held: NDArray[np.bool_] = np.asarray(self.holds.masks().any(axis=0))
+        positions = self.covered.apply(T, positions, track.visible, held)
         self.clouds.update(self.holds, T, positions)
         if self._primitive is not None:
             step = self._primitive.tick(arms, self.holds, positions, t)

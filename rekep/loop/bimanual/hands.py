@@ -7,11 +7,11 @@ keypoints move with the left hand (see :mod:`solvers.bimanual_problem`).
 
 Tracks under a hand are unreliable (the hand covers them and drags image trackers along), so
 a keypoint tracked within ``HAND_RADIUS_M`` of either hand's axis (TCP to ``HAND_LENGTH_M``
-back along the approach) counts as unseen: for verifying a hold (which needs at least
-``MIN_RELIABLE`` reliable held keypoints, else the gripper width alone decides), and for its
-position, which is then where the holding hand carries it. The carried offset (in the
-hand's TCP frame) is set at the grasp and refreshed from every reliable track (a held object
-may pivot in the fingers).
+back along the approach) counts as unseen for verifying a hold (which needs at least
+``MIN_RELIABLE`` reliable held keypoints, else the gripper width alone decides). Held
+keypoints are where the holding hand carries them (their offsets in the hand's TCP frame are
+fixed at the grasp, from the keypoints measured before the hand covered them): image tracks
+of a moving, partly covered object slide along plain surfaces, a firm grasp does not.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ HAND_LENGTH_M = 0.12
 """Length of a hand's axis from the TCP back along the approach direction, metres."""
 MIN_RELIABLE = 2
 """Reliable held keypoints needed before their tracks may clear or doubt a hold."""
+CLOSING_M = 0.001
+"""A holding gripper whose width shrank more than this since the last tick is losing its
+object (a firm hold keeps its width; fingers squeezing on nothing close), metres."""
 
 
 def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
@@ -47,13 +50,21 @@ def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
 class HandHolds:
     """The (left, right) held-object models of one episode."""
 
-    def __init__(self, keypoints: Keypoints, config: HeldModelConfig | None = None) -> None:
+    def __init__(self, keypoints: Keypoints, config: HeldModelConfig | None = None,
+                 track_check: bool = True) -> None:  # fmt: skip
+        """``track_check``: also verify holds by the held keypoints' tracks (else by the
+        gripper width alone; see :attr:`BimanualLoopConfig.track_hold_check`)."""
         self.keypoints = keypoints
+        self.track_check = track_check
         self.models = (HeldObjectModel(keypoints, config), HeldObjectModel(keypoints, config))
         self._offsets: list[dict[int, FloatArray]] = [{}, {}]
+        self._widths = np.full(2, np.nan)
+        self.closing = False
+        """Set by :meth:`update`: a holding gripper is closing (its object is leaving)."""
         self.doubtful = False
-        """Set by :meth:`fused_positions`: a hold's reliable keypoints stopped following its
-        hand (not yet for long enough to clear it); the loop then neither advances nor acts."""
+        """Set by :meth:`fused_positions`: a hold's gripper is closing, or its reliable
+        keypoints stopped following its hand (not yet long enough to clear it); the loop then
+        neither advances nor acts."""
 
     @property
     def held(self) -> tuple[int, ...]:
@@ -90,6 +101,11 @@ class HandHolds:
         (K,) visibility (only reliable tracks count) and (2,) gripper widths; returns
         ``(arm, keypoints it held)`` for every hand that lost its hold this tick."""
         seen = self.reliable(T, np.asarray(positions, dtype=np.float64), visible)
+        seen &= self.track_check
+        widths = np.asarray(widths, dtype=np.float64)
+        shrink = self._widths - widths
+        self.closing = any(self.models[a].holding and shrink[a] > CLOSING_M for a in range(2))
+        self._widths = widths.copy()
         lost = []
         for arm, model in enumerate(self.models):
             before = model.held
@@ -109,18 +125,22 @@ class HandHolds:
 
     def fused_positions(self, T: FloatArray, positions: FloatArray,
                         visible: NDArray[np.bool_]) -> FloatArray:  # fmt: skip
-        """(K, 3) positions: reliable tracks as tracked (refreshing the held offsets), held
-        keypoints without one where their hand carries them (the left hand first); a hold
-        whose reliable keypoints stopped following the hand (:attr:`doubtful`) keeps the
-        tracks."""
+        """(K, 3) positions: free keypoints as tracked, held keypoints where their hand
+        carries them (the left hand first; a firm grasp is rigid). A hold is in doubt
+        (:attr:`doubtful`) while its gripper closes (:attr:`closing`, set by :meth:`update`)
+        or, with ``track_check``, while its reliable keypoints stop following the hand (the
+        loop neither advances nor acts until :meth:`update` confirms or clears the hold)."""
         tracked = np.asarray(positions, dtype=np.float64)
         carried = self._carried(T, tracked)
         ok = self.reliable(T, tracked, visible)
-        out = tracked.copy()
         self.doubtful = False
         for arm in (1, 0):
             model = self.models[arm]
             if not model.holding:
+                continue
+            if self.closing:
+                self.doubtful = True
+            if not self.track_check:
                 continue
             idx = np.asarray(model.held)
             good = ok[idx]
@@ -128,11 +148,4 @@ class HandHolds:
                 error = np.linalg.norm(tracked[idx] - carried[idx], axis=1)[good]
                 if float(np.quantile(error, FOLLOWING_QUANTILE)) > model.config.follow_tolerance_m:
                     self.doubtful = True
-                    continue
-            inv = invert_pose(T[arm])
-            for k, g in zip(idx.tolist(), good.tolist(), strict=True):
-                if g:
-                    self._offsets[arm][k] = transform_points(inv, tracked[k][None])[0]
-                else:
-                    out[k] = carried[k]
-        return out
+        return carried

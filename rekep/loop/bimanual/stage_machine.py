@@ -10,7 +10,10 @@ Like :mod:`rekep.loop.stage_machine` (same :class:`~rekep.loop.stage_machine.Ver
 3. **tracking_lost** when a keypoint the program uses stays invisible too long;
 4. while the stage's grasp/release primitive runs (phase ``acting``) it **waits**;
 5. **backtrack** when the current stage's path constraints exceed ``path_tolerance``: to the
-   latest earlier stage whose path constraints hold now (stage 1 at worst);
+   latest earlier stage whose path constraints hold now and whose entry holds
+   (:func:`entry_holds`: what earlier stages grasped and did not release) are all held now
+   (stage 1 at worst; e.g. a block dropped after a handover goes back to the first grasp,
+   not to the handover grasp, whose sub-goal needs the block in the other hand);
 6. otherwise the sub-goal is measured on the tracked keypoints and both hands' positions:
    when every cost is at most ``subgoal_tolerance`` a plain stage **advances**, a stage that
    grasps or releases (either hand) asks the engine to **act** and advances only when the
@@ -50,6 +53,16 @@ def arm_pair(entry: int | tuple[int, int]) -> tuple[int, int]:
 def stage_acts(stage: Stage) -> bool:
     """True when the stage grasps or releases with either hand."""
     return any(k >= 0 for k in (*arm_pair(stage.grasp_keypoint), *arm_pair(stage.release_keypoint)))
+
+
+def entry_holds(program: ConstraintProgram, number: int) -> frozenset[int]:
+    """Keypoints the program holds when stage ``number`` starts: grasped by an earlier stage
+    (either hand) and not released since."""
+    held: set[int] = set()
+    for stage in program.stages[: number - 1]:
+        held |= {k for k in arm_pair(stage.grasp_keypoint) if k >= 0}
+        held -= set(arm_pair(stage.release_keypoint))
+    return frozenset(held)
 
 
 def max_cost(fns: tuple[ConstraintFunction, ...], end_effector: FloatArray,
@@ -206,6 +219,8 @@ class BimanualStageMachine:
         target = 1
         for j in range(self.stage - 1, 0, -1):
             fns = self.program.stages[j - 1].path_constraints
+            if not entry_holds(self.program, j) <= set(held):
+                continue
             if max_cost(fns, ee, positions, held) <= self.config.path_tolerance:
                 target = j
                 break
