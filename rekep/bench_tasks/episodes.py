@@ -57,9 +57,25 @@ def _recorder(spec: EpisodeSpec) -> Any:
     return RerunRecorder(spec.record_path)
 
 
-def bimanual_episode(spec: EpisodeSpec) -> dict[str, Any]:
-    """A two-arm task through :func:`rekep.bimanual_episode.run_bimanual_episode` (both
-    arms solved jointly, stage by stage; no tracker, no disturbances yet)."""
+def bimanual_episode(spec: EpisodeSpec, loop: str = "open") -> dict[str, Any]:
+    """A two-arm task. ``loop="closed"``: the bimanual closed loop
+    (:func:`rekep.loop.bimanual.run_bimanual_closed_loop_episode`, with ``spec.tracker``
+    (None -> ``auto``), ``spec.keypoint_mode`` and ``spec.disturb`` -> disturbance ``auto``);
+    ``loop="open"``: :func:`rekep.bimanual_episode.run_bimanual_episode` (both arms solved
+    jointly, stage by stage; no tracker, no disturbances, ``loop_hz`` None)."""
+    if loop == "closed":
+        from rekep.loop.bimanual import BimanualClosedLoopConfig, run_bimanual_closed_loop_episode
+
+        try:
+            closed = run_bimanual_closed_loop_episode(BimanualClosedLoopConfig(
+                task=spec.task, seed=spec.seed, keypoint_mode=spec.keypoint_mode,
+                tracker=spec.tracker or "auto", disturbance="auto" if spec.disturb else None,
+            ))  # fmt: skip
+        except ProgramError as exc:
+            return {"success": False, "failure": f"program: {exc}"}
+        data = closed.to_dict()
+        data["loop_hz"] = data.pop("loop_hz_median", None)
+        return data
     from rekep.bimanual_episode import BimanualEpisodeConfig, run_bimanual_episode
 
     try:
@@ -147,7 +163,7 @@ def closed_loop_episode(spec: EpisodeSpec) -> Mapping[str, Any]:
     failure ``"program: ..."``.
     """
     if _is_bimanual(spec.task):
-        return bimanual_episode(spec)
+        return bimanual_episode(spec, loop="closed")
     run = _closed_loop_module().run_closed_loop_episode
     recorder = _recorder(spec)
     try:

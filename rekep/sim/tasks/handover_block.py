@@ -25,8 +25,13 @@ Success (all must hold), with the tolerances named in ``details``:
 Seeds: train 0-999, test 1000-1999 (:mod:`rekep.sim.tasks.placement`); ``reset(seed)`` is
 deterministic. Anchors (object frames): ``block_left_end`` / ``block_right_end`` on the
 block's top face ``GRASP_OFFSET`` from the centre along +y / -y, ``block_center`` its top
-centre, ``pad_center`` the centre of the pad's top surface. Disturbances: ``knock_out`` and
-``rotate_object`` act on the block, ``move_target`` moves the pad.
+centre, ``pad_center`` the centre of the pad's top surface (offered, not used by the reference
+program), ``pad_corner_a`` / ``pad_corner_b`` two opposite corners of the pad's top surface
+(the program places the block at their midpoint: the plain pad's centre has no texture an
+image tracker can follow, its corners do; measured with ``flow`` and proposed keypoints, a
+centre keypoint was lost at the first update and the episode ended ``tracking_lost``).
+Disturbances: ``knock_out`` and ``rotate_object`` act on the block, ``move_target`` moves
+the pad.
 """
 
 from __future__ import annotations
@@ -115,9 +120,10 @@ def stage3_subgoal_constraint1(end_effector, keypoints):
 ### stage 4 sub-goal constraints
 def stage4_subgoal_constraint1(end_effector, keypoints):
     """The block's top centre (keypoint {{block_center}}) is one block height (5 cm) plus
-    a 1 cm margin above the centre of the blue pad (keypoint {{pad_center}})."""
-    target = keypoints[{{pad_center}}] + np.array([0, 0, 0.06])
-    return np.linalg.norm(keypoints[{{block_center}}] - target)
+    a 1 cm margin above the centre of the blue pad, halfway between two opposite corners of
+    its top (keypoints {{pad_corner_a}} and {{pad_corner_b}})."""
+    pad = (keypoints[{{pad_corner_a}}] + keypoints[{{pad_corner_b}}]) / 2
+    return np.linalg.norm(keypoints[{{block_center}}] - (pad + np.array([0, 0, 0.06])))
 
 ### stage 4 path constraints
 def stage4_path_constraint1(end_effector, keypoints):
@@ -207,6 +213,9 @@ class HandoverBlock(Task):
             "block_right_end": transform_points(T_block, np.array([0.0, -GRASP_OFFSET, top])),
             "block_center": transform_points(T_block, np.array([0.0, 0.0, top])),
             "pad_center": transform_points(T_pad, np.array([0.0, 0.0, PAD_HALF[2]])),
+            "pad_corner_a": transform_points(T_pad, np.array([-PAD_HALF[0], -PAD_HALF[1],
+                                                              PAD_HALF[2]])),
+            "pad_corner_b": transform_points(T_pad, np.array(PAD_HALF)),
         }
 
     def anchor_objects(self) -> dict[str, int]:
@@ -215,6 +224,8 @@ class HandoverBlock(Task):
             "block_right_end": self.block,
             "block_center": self.block,
             "pad_center": self.pad,
+            "pad_corner_a": self.pad,
+            "pad_corner_b": self.pad,
         }
 
     def object_bodies(self) -> dict[str, int]:

@@ -1,0 +1,151 @@
+"""One held-object model per hand: which keypoints move with the left and the right hand.
+
+Each hand has its own :class:`rekep.loop.held_model.HeldObjectModel` (the held set comes from
+the grasp: every keypoint sharing the grasped keypoint's object id, else those near it; never
+from simulator objects). An object held with both hands is in both sets; for the solver its
+keypoints move with the left hand (see :mod:`solvers.bimanual_problem`).
+
+Tracks under a hand are unreliable (the hand covers them and drags image trackers along), so
+a keypoint tracked within ``HAND_RADIUS_M`` of either hand's axis (TCP to ``HAND_LENGTH_M``
+back along the approach) counts as unseen for verifying a hold (which needs at least
+``MIN_RELIABLE`` reliable held keypoints, else the gripper width alone decides). Held
+keypoints are where the holding hand carries them (their offsets in the hand's TCP frame are
+fixed at the grasp, from the keypoints measured before the hand covered them): image tracks
+of a moving, partly covered object slide along plain surfaces, a firm grasp does not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rekep.keypoint_set import Keypoints
+from rekep.loop.held_model import FOLLOWING_QUANTILE, HeldModelConfig, HeldObjectModel
+from rekep.poses import invert_pose, transform_points
+
+FloatArray = NDArray[np.float64]
+HAND_RADIUS_M = 0.06
+"""Keypoints closer than this to a hand's axis are covered by it, metres."""
+HAND_LENGTH_M = 0.12
+"""Length of a hand's axis from the TCP back along the approach direction, metres."""
+MIN_RELIABLE = 2
+"""Reliable held keypoints needed before their tracks may clear or doubt a hold."""
+CLOSING_M = 0.001
+"""A holding gripper whose width shrank more than this since the last tick is losing its
+object (a firm hold keeps its width; fingers squeezing on nothing close), metres."""
+
+
+def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
+    """(K,) True for the (K, 3) ``points`` within :data:`HAND_RADIUS_M` of either hand's axis
+    (``T`` (2, 4, 4) TCP poses)."""
+    covered = np.zeros(len(points), dtype=bool)
+    for pose in T:
+        tip, back = pose[:3, 3], pose[:3, 3] - HAND_LENGTH_M * pose[:3, 2]
+        seg = back - tip
+        s = np.clip((points - tip) @ seg / float(seg @ seg), 0.0, 1.0)
+        covered |= np.linalg.norm(points - (tip + s[:, None] * seg), axis=1) < HAND_RADIUS_M
+    return covered
+
+
+class HandHolds:
+    """The (left, right) held-object models of one episode."""
+
+    def __init__(self, keypoints: Keypoints, config: HeldModelConfig | None = None,
+                 track_check: bool = True) -> None:  # fmt: skip
+        """``track_check``: also verify holds by the held keypoints' tracks (else by the
+        gripper width alone; see :attr:`BimanualLoopConfig.track_hold_check`)."""
+        self.keypoints = keypoints
+        self.track_check = track_check
+        self.models = (HeldObjectModel(keypoints, config), HeldObjectModel(keypoints, config))
+        self._offsets: list[dict[int, FloatArray]] = [{}, {}]
+        self._widths = np.full(2, np.nan)
+        self.closing = False
+        """Set by :meth:`update`: a holding gripper is closing (its object is leaving)."""
+        self.doubtful = False
+        """Set by :meth:`fused_positions`: a hold's gripper is closing, or its reliable
+        keypoints stopped following its hand (not yet long enough to clear it); the loop then
+        neither advances nor acts."""
+
+    @property
+    def held(self) -> tuple[int, ...]:
+        """Sorted indices of the keypoints either hand holds."""
+        return tuple(sorted(set(self.models[0].held) | set(self.models[1].held)))
+
+    def holding(self, arm: int) -> bool:
+        return self.models[arm].holding
+
+    def masks(self) -> NDArray[np.bool_]:
+        """(2, K) keypoints held by [left, right]."""
+        return np.stack([m.held_mask() for m in self.models])
+
+    def grasp(self, arm: int, index: int, T_world_tcp: FloatArray,
+              positions: FloatArray) -> tuple[int, ...]:  # fmt: skip
+        """``arm`` grasped keypoint ``index``; returns the indices it now holds."""
+        held = self.models[arm].grasp(index, T_world_tcp, positions)
+        local = transform_points(invert_pose(T_world_tcp), positions[list(held)])
+        self._offsets[arm] = {k: local[i] for i, k in enumerate(held)}
+        return held
+
+    def release(self, arm: int, reason: str = "released") -> None:
+        self.models[arm].release(reason)
+        self._offsets[arm] = {}
+
+    def reliable(self, T: FloatArray, positions: FloatArray,
+                 visible: NDArray[np.bool_]) -> NDArray[np.bool_]:  # fmt: skip
+        """(K,) visible keypoints that no hand covers (see the module docstring)."""
+        return np.asarray(visible, dtype=bool) & ~under_hands(T, positions)
+
+    def update(self, T: FloatArray, positions: FloatArray, visible: NDArray[np.bool_],
+               widths: FloatArray) -> list[tuple[int, tuple[int, ...]]]:  # fmt: skip
+        """Verify both holds against the (2, 4, 4) hand poses, tracked (K, 3) keypoints with
+        (K,) visibility (only reliable tracks count) and (2,) gripper widths; returns
+        ``(arm, keypoints it held)`` for every hand that lost its hold this tick."""
+        seen = self.reliable(T, np.asarray(positions, dtype=np.float64), visible)
+        seen &= self.track_check
+        widths = np.asarray(widths, dtype=np.float64)
+        shrink = self._widths - widths
+        self.closing = any(self.models[a].holding and shrink[a] > CLOSING_M for a in range(2))
+        self._widths = widths.copy()
+        lost = []
+        for arm, model in enumerate(self.models):
+            before = model.held
+            check = seen if seen[list(before)].sum() >= MIN_RELIABLE else np.zeros_like(seen)
+            if before and not model.update(T[arm], positions, check, float(widths[arm])):
+                self._offsets[arm] = {}
+                lost.append((arm, before))
+        return lost
+
+    def _carried(self, T: FloatArray, positions: FloatArray) -> FloatArray:
+        """``positions`` with held keypoints where their hands carry them."""
+        out = np.array(positions, dtype=np.float64)
+        for arm in (1, 0):
+            for k, local in self._offsets[arm].items():
+                out[k] = transform_points(T[arm], local[None])[0]
+        return out
+
+    def fused_positions(self, T: FloatArray, positions: FloatArray,
+                        visible: NDArray[np.bool_]) -> FloatArray:  # fmt: skip
+        """(K, 3) positions: free keypoints as tracked, held keypoints where their hand
+        carries them (the left hand first; a firm grasp is rigid). A hold is in doubt
+        (:attr:`doubtful`) while its gripper closes (:attr:`closing`, set by :meth:`update`)
+        or, with ``track_check``, while its reliable keypoints stop following the hand (the
+        loop neither advances nor acts until :meth:`update` confirms or clears the hold)."""
+        tracked = np.asarray(positions, dtype=np.float64)
+        carried = self._carried(T, tracked)
+        ok = self.reliable(T, tracked, visible)
+        self.doubtful = False
+        for arm in (1, 0):
+            model = self.models[arm]
+            if not model.holding:
+                continue
+            if self.closing:
+                self.doubtful = True
+            if not self.track_check:
+                continue
+            idx = np.asarray(model.held)
+            good = ok[idx]
+            if good.sum() >= MIN_RELIABLE:
+                error = np.linalg.norm(tracked[idx] - carried[idx], axis=1)[good]
+                if float(np.quantile(error, FOLLOWING_QUANTILE)) > model.config.follow_tolerance_m:
+                    self.doubtful = True
+        return carried
