@@ -3,16 +3,13 @@
 Each update, for every visible point:
 
 1. guess its new pixel: the previous pixel plus the image motion the camera's own motion
-   gives its last 3D position (zero for a static camera; works for a moving one, since
-   every observation carries its ``T_world_camera``);
+   gives its last 3D position (each observation carries its ``T_world_camera``);
 2. track it from the previous grey frame with pyramidal LK, then back again; a
    forward-backward error above ``fb_threshold_px`` or a failed LK status -> lost;
 3. a pixel within ``border_px`` of the image edge -> lost (left the image);
-4. read the depth under it (:func:`rekep.tracking.backprojection.depth_at_pixels`: median
-   of the valid depth in a small window, bilinear on smooth surfaces); too little valid
-   depth (holes, NaN) -> lost;
-5. back-project to the world; a jump of more than ``max_jump_m`` from the last position
-   -> lost (LK slid onto another surface).
+4. read the depth under it (:func:`~rekep.tracking.backprojection.depth_at_pixels`); too
+   little valid depth (holes, NaN) -> lost;
+5. back-project; a jump of over ``max_jump_m`` -> lost (LK slid onto another surface).
 
 Lost points keep their last world position and report ``visible=False``; those behind a
 nearer surface in the depth image are also reported ``occluded`` (:mod:`.occlusion`).
