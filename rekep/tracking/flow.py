@@ -234,9 +234,9 @@ class FlowTracker:
                 if (lost and since >= min(3, self.config.wide_every)) or (  # lost: every 3
                         since >= self.config.wide_every and self._doubtful(g, observation)):
                     self._wide(g, gray, observation)
-        tol = self.config.occlusion_tolerance_m  # lost points behind a nearer surface:
-        hidden = hidden_behind_surface(observation, self._pos, margin_m=tol)
-        return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden & ~self._vis)
+        hidden, tol = ~self._vis, self.config.occlusion_tolerance_m  # lost and behind a surface:
+        hidden[hidden] = hidden_behind_surface(observation, self._pos[hidden], margin_m=tol)
+        return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden)
 
     def redetect(self, observation: RGBD, indices: Sequence[int] | None = None, *,
                  stale: bool = False, time_s: float = 0.0) -> TrackResult:  # fmt: skip
