@@ -10,6 +10,26 @@ from rekep.loop.stage_machine import StageMachineConfig
 from rekep.planner import PlannerConfig
 from rekep.robot import GraspConfig
 
+TRACKERS = ("auto", "sim", "flow", "cotracker")
+"""Tracker names an episode config accepts; ``auto``: ``flow`` when importable, else the
+privileged ``sim`` tracker (with a notice)."""
+
+
+def check_episode_options(seed: int, keypoint_mode: str, tracker: str) -> None:
+    """The checks every closed-loop episode config (one arm or two) makes on its options.
+
+    Raises:
+        ConfigurationError: a negative seed, an unknown keypoint mode or tracker.
+    """
+    if seed < 0:
+        raise ConfigurationError(f"seed must be >= 0, got {seed}")
+    if keypoint_mode not in ("proposed", "annotated"):
+        raise ConfigurationError(
+            f"keypoint_mode must be 'proposed' or 'annotated', got {keypoint_mode!r}"
+        )
+    if tracker not in TRACKERS:
+        raise ConfigurationError(f"tracker must be one of {TRACKERS}, got {tracker!r}")
+
 
 @dataclass(frozen=True)
 class LoopConfig:

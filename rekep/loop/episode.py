@@ -19,7 +19,7 @@ import numpy as np
 from rekep.episode import PANDA_WORKSPACE
 from rekep.errors import ConfigurationError, KeypointError
 from rekep.keypoint_set import Keypoints
-from rekep.loop.config import LoopConfig
+from rekep.loop.config import LoopConfig, check_episode_options
 from rekep.loop.result import ClosedLoopResult, stage_reports
 from rekep.program import load_program
 from rekep.record.recorder import Recorder
@@ -29,10 +29,8 @@ from solvers.subgoal import SUBGOAL_BACKENDS
 
 logger = logging.getLogger(__name__)
 
-TRACKERS = ("auto", "sim", "flow", "cotracker")
 DEFAULT_DISTURB_TIMING = {"knock_out": (2, 0.5), "move_target": (2, 0.5), "rotate_object": (1, 0.2)}
 """kind -> (stage, delay in seconds of robot time) used when the config leaves them open."""
-"""``auto``: ``flow`` when importable, else the privileged ``sim`` tracker (with a notice)."""
 
 
 @dataclass(frozen=True)
@@ -60,14 +58,7 @@ class ClosedLoopConfig:
                 f"disturbance must be None, 'auto' or one of {kinds}, "
                 f"got {self.disturbance!r}"
             )
-        if self.seed < 0:
-            raise ConfigurationError(f"seed must be >= 0, got {self.seed}")
-        if self.keypoint_mode not in ("proposed", "annotated"):
-            raise ConfigurationError(
-                f"keypoint_mode must be 'proposed' or 'annotated', got {self.keypoint_mode!r}"
-            )
-        if self.tracker not in TRACKERS:
-            raise ConfigurationError(f"tracker must be one of {TRACKERS}, got {self.tracker!r}")
+        check_episode_options(self.seed, self.keypoint_mode, self.tracker)
         if self.backend not in SUBGOAL_BACKENDS:
             raise ConfigurationError(
                 f"unknown solver backend {self.backend!r}; choose from {sorted(SUBGOAL_BACKENDS)}"
@@ -83,7 +74,8 @@ class ClosedLoopConfig:
 def make_loop_tracker(
     name: str, world: Any, keypoints: Keypoints, masks: dict[int, Any] | None = None
 ) -> PointTracker:
-    """The tracker called ``name`` (see :data:`TRACKERS`) for keypoints in ``world``.
+    """The tracker called ``name`` (see :data:`rekep.loop.config.TRACKERS`) for keypoints in
+    ``world``.
 
     Image trackers get the keypoints' object ids and the proposal's object ``masks``
     ((H, W) bool per object id, first observation) for whole-object re-detection."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rekep.errors import ConfigurationError
+from rekep.loop.config import check_episode_options
 from rekep.loop.held_model import HeldModelConfig
 from rekep.loop.stage_machine import StageMachineConfig
 from rekep.robot import GraspConfig
 
-TRACKERS = ("auto", "sim", "flow", "cotracker")
-"""Tracker names (as :data:`rekep.loop.episode.TRACKERS`)."""
 DISTURBANCES = ("knock_out", "move_target", "rotate_object")
 
 
@@ -99,7 +98,8 @@ class BimanualLoopConfig:
 @dataclass(frozen=True)
 class BimanualClosedLoopConfig:
     """One simulated bimanual closed-loop episode: task, seed, keypoint mode and proposer,
-    tracker (:data:`TRACKERS`), optional disturbance (``auto`` or a kind), loop settings."""
+    tracker (:data:`rekep.loop.config.TRACKERS`), optional disturbance (``auto`` or a kind),
+    loop settings."""
 
     task: str = "lift_box_bimanual"
     seed: int = 1000
@@ -113,14 +113,7 @@ class BimanualClosedLoopConfig:
     loop: BimanualLoopConfig = field(default_factory=BimanualLoopConfig)
 
     def __post_init__(self) -> None:
-        if self.seed < 0:
-            raise ConfigurationError(f"seed must be >= 0, got {self.seed}")
-        if self.keypoint_mode not in ("proposed", "annotated"):
-            raise ConfigurationError(
-                f"keypoint_mode must be 'proposed' or 'annotated', got {self.keypoint_mode!r}"
-            )
-        if self.tracker not in TRACKERS:
-            raise ConfigurationError(f"tracker must be one of {TRACKERS}, got {self.tracker!r}")
+        check_episode_options(self.seed, self.keypoint_mode, self.tracker)
         if self.disturbance not in (None, "auto", *DISTURBANCES):
             raise ConfigurationError(
                 f"disturbance must be None, 'auto' or one of {DISTURBANCES}, "
