@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from rekep.keypoint_set import Keypoints
 from rekep.loop.config import LoopConfig
 from rekep.loop.held_model import HeldObjectModel
+from rekep.loop.object_cloud import moved_cloud
 from rekep.loop.primitives import GraspPrimitive, ReleasePrimitive, Step
 from rekep.loop.recording import is_recording, record_tick, stage_costs
 from rekep.loop.robot_interface import LoopRobot
@@ -44,7 +45,6 @@ from rekep.program import ConstraintProgram, Stage
 from rekep.record.recorder import Recorder
 from rekep.robot import closing_axis_from_points, with_closing_axis
 from rekep.tracking.base import PointTracker, TrackResult
-from rekep.tracking.rigid import kabsch
 
 FloatArray = NDArray[np.float64]
 logger = logging.getLogger(__name__)
@@ -52,8 +52,6 @@ RECORD_FRAME_EVERY = 10
 """Ticks between camera frames sent to a recorder (the cloud and images are heavy)."""
 RELEASE_CHECK = 0.05
 """Released keypoints seen farther than this (xy, metres) from the hand fail the release."""
-TURNED_RAD = 0.35
-"""An object's keypoints turned more than this (radians) turn its observed cloud as well."""
 
 
 @dataclass(frozen=True)
@@ -316,14 +314,7 @@ class ClosedLoop:
         if cloud is None or len(cloud) == 0:
             return np.zeros((0, 3))
         mask = self.keypoints.object_ids == oid
-        before, now = self.keypoints.positions[mask], positions[mask]
-        pts = np.asarray(cloud, dtype=np.float64)
-        spread = np.linalg.svd(before - before.mean(axis=0), compute_uv=False)
-        if len(before) >= 3 and spread[1] > 0.01:  # the keypoints fix a rotation too
-            T = kabsch(before, now)
-            if rotation_angle(np.eye(3), T[:3, :3]) > TURNED_RAD:  # turned, not just noisy
-                return np.asarray(pts @ T[:3, :3].T + T[:3, 3])
-        return pts + np.mean(now - before, axis=0)
+        return moved_cloud(cloud, self.keypoints.positions[mask], positions[mask])
 
     # ------------------------------------------------------------------ solving
     def _solve(self, T: FloatArray, positions: FloatArray, t: float) -> FloatArray | None:
