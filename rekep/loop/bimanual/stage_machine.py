@@ -22,19 +22,15 @@ Like :mod:`rekep.loop.stage_machine` (same :class:`~rekep.loop.stage_machine.Ver
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 from numpy.typing import NDArray
 
 from rekep.errors import ConfigurationError
-from rekep.loop.stage_machine import OUTCOMES, StageMachineConfig, Verdict
+from rekep.loop.stage_core import StageBook, StageMachineConfig, Verdict
 from rekep.planner import bind_constraints
 from rekep.program import ConstraintFunction, ConstraintProgram, Stage
 
 FloatArray = NDArray[np.float64]
-Event = tuple[float, str, int, str]
-logger = logging.getLogger(__name__)
 
 
 def arm_pair(entry: int | tuple[int, int]) -> tuple[int, int]:
@@ -72,7 +68,7 @@ def max_cost(fns: tuple[ConstraintFunction, ...], end_effector: FloatArray,
     return float(max(values)) if values else 0.0
 
 
-class BimanualStageMachine:
+class BimanualStageMachine(StageBook):
     """Current stage, phase and outcome of one episode of a bimanual ``program``."""
 
     def __init__(self, program: ConstraintProgram, config: StageMachineConfig | None = None,
@@ -82,83 +78,20 @@ class BimanualStageMachine:
         the sub-goal is reached shows in the measurements a few ticks later)."""
         if hold_ticks < 1:
             raise ConfigurationError(f"hold_ticks must be >= 1, got {hold_ticks}")
-        self.hold_ticks = hold_ticks
-        self._held_for = 0
         if not program.bimanual:
             raise ConfigurationError(
                 "the bimanual stage machine needs a bimanual program; use "
                 "rekep.loop.stage_machine.StageMachine for a single arm"
             )
-        self.program = program
-        self.config = config or StageMachineConfig()
-        self.stage = 1
-        self.phase = "moving"
-        self.outcome: str | None = None
-        self.reason = ""
-        self.backtracks = 0
-        self.recoveries = 0
-        self._events: list[Event] = []
-        self._stage_start = start_time_s
-        self._attempts = 0
-        self._recover_to = 0
-        self._lost_since: dict[int, float] = {}
-        self._watched = sorted(program.referenced_keypoints())
-
-    @property
-    def done(self) -> bool:
-        return self.outcome is not None
-
-    @property
-    def events(self) -> list[Event]:
-        """(time_s, action, stage, reason) of every stage change and terminal outcome."""
-        return list(self._events)
+        super().__init__(program, config, start_time_s)
+        self.hold_ticks = hold_ticks
+        self._held_for = 0
 
     def current(self) -> Stage:
         return self.program.stages[self.stage - 1]
 
-    def _log(self, time_s: float, action: str, reason: str) -> None:
-        logger.info("t=%.2f s stage %d: %s (%s)", time_s, self.stage, action, reason)
-        self._events.append((float(time_s), action, self.stage, reason))
-
-    def fail(self, outcome: str, reason: str, time_s: float) -> Verdict:
-        """End the episode with a named failure imposed by the engine."""
-        if outcome not in OUTCOMES or outcome == "success":
-            raise ConfigurationError(f"failure outcome must be one of {OUTCOMES[1:]}: {outcome!r}")
-        if self.outcome is None:
-            self.outcome, self.reason = outcome, reason
-            self._log(time_s, "done", f"{outcome}: {reason}")
-        return Verdict("done", self.stage, self.reason, self.outcome)
-
-    def _advance(self, time_s: float, reason: str) -> Verdict:
-        self._log(time_s, "advance", reason)
-        self.stage += 1
-        self.phase, self._attempts, self._stage_start = "moving", 0, time_s
-        if self._recover_to and self.stage >= self._recover_to:
-            self.recoveries += 1
-            self._recover_to = 0
-        if self.stage > self.program.num_stages:
-            self.stage = self.program.num_stages
-            self.outcome, self.reason = "success", "every stage's sub-goal was reached"
-            self._log(time_s, "done", self.reason)
-            return Verdict("done", self.stage, self.reason, "success")
-        return Verdict("advance", self.stage, reason)
-
-    def primitive_done(self, ok: bool, reason: str, time_s: float) -> Verdict:
-        """The engine's grasp/release primitive of the current stage finished."""
-        if self.outcome is not None:
-            return Verdict("done", self.stage, self.reason, self.outcome)
-        if self.phase != "acting":
-            raise ConfigurationError("primitive_done called while no primitive was requested")
-        if ok:
-            return self._advance(time_s, reason)
-        self._attempts += 1
-        if self._attempts >= self.config.max_primitive_attempts:
-            grasps = any(k >= 0 for k in arm_pair(self.current().grasp_keypoint))
-            name = "grasp_missed" if grasps else "release_failed"
-            return self.fail(name, f"{reason} ({self._attempts} attempts)", time_s)
-        self.phase = "moving"
-        self._log(time_s, "retry", reason)
-        return Verdict("retry", self.stage, reason)
+    def _grasps(self) -> bool:
+        return any(k >= 0 for k in arm_pair(self.current().grasp_keypoint))
 
     def update(self, time_s: float, end_effector: FloatArray, positions: FloatArray,
                held: tuple[int, ...], visible: NDArray[np.bool_] | None = None,
@@ -177,10 +110,9 @@ class BimanualStageMachine:
         if self.outcome is not None:
             return Verdict("done", self.stage, self.reason, self.outcome)
         t = time_s
-        if t - self._stage_start > self.config.stage_timeout_s:
-            return self.fail(
-                "timeout", f"stage {self.stage} took over {self.config.stage_timeout_s:.0f} s", t
-            )
+        timed_out = self._timed_out(t)
+        if timed_out:
+            return timed_out
         lost = self._lost_for(t, visible)
         if lost:
             return self.fail("tracking_lost", lost, t)
@@ -212,10 +144,9 @@ class BimanualStageMachine:
                    held: tuple[int, ...], path_cost: float) -> Verdict:  # fmt: skip
         if self.stage == 1:
             return Verdict("continue", 1, "stage 1 path constraint violated", None, path_cost)
-        self.backtracks += 1
-        if self.backtracks > self.config.max_backtracks:
-            return self.fail("backtrack_limit",
-                             f"more than {self.config.max_backtracks} backtracks", t)
+        failed = self._start_backtrack(t)
+        if failed:
+            return failed
         target = 1
         for j in range(self.stage - 1, 0, -1):
             fns = self.program.stages[j - 1].path_constraints
@@ -224,21 +155,5 @@ class BimanualStageMachine:
             if max_cost(fns, ee, positions, held) <= self.config.path_tolerance:
                 target = j
                 break
-        why = f"stage {self.stage} path cost {path_cost:.3f} > {self.config.path_tolerance}"
-        self._recover_to = max(self._recover_to, self.stage)
-        self._log(t, "backtrack", f"{why}; back to stage {target}")
-        self.stage, self.phase, self._attempts, self._stage_start = target, "moving", 0, t
         self._held_for = 0
-        return Verdict("backtrack", target, why, None, path_cost)
-
-    def _lost_for(self, t: float, visible: NDArray[np.bool_] | None) -> str:
-        if visible is None:
-            return ""
-        vis = np.asarray(visible, dtype=bool)
-        for k in self._watched:
-            if k >= len(vis) or vis[k]:
-                self._lost_since.pop(k, None)
-                continue
-            if t - self._lost_since.setdefault(k, t) > self.config.lost_timeout_s:
-                return f"keypoint {k} lost for over {self.config.lost_timeout_s:.1f} s"
-        return ""
+        return self._backtrack_to(target, t, path_cost)
