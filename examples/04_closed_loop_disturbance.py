@@ -15,17 +15,8 @@ def main() -> None:
     config = ClosedLoopConfig(task="block_in_tray", seed=1000, keypoint_mode="proposed",
                               tracker="flow", disturbance="knock_out")  # fmt: skip
     result = run_closed_loop_episode(config)
-    for d in result.disturbances:
-        print(f"disturbance: {d['kind']} at stage {d['stage']} (t = {d['time_s']:.1f} s), "
-              f"block moved {d['displacement_m'] * 100:.0f} cm")  # fmt: skip
-    for report in result.stages:
-        print(f"stage {report.number}: {report.event}")
-    print(f"tracker {result.tracker}; backtracks {result.backtracks}, "
-          f"recovered {result.recovered}; loop {result.loop_hz_median:.0f} Hz")  # fmt: skip
-    if result.failure:
-        print(f"failure: {result.failure}")
-    print(f"success: {'true' if result.success else 'false'}")
-
+    for line in result.summary():
+        print(line)
 
 if __name__ == "__main__":
     main()

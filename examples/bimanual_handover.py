@@ -19,15 +19,8 @@ from rekep.loop.bimanual import BimanualClosedLoopConfig, run_bimanual_closed_lo
 def main() -> None:
     config = BimanualClosedLoopConfig(task="handover_block", seed=1001, tracker="flow")
     result = run_bimanual_closed_loop_episode(config)
-    for stage in result.stages:
-        print(f"stage {stage.number}: {stage.event}")
-    print(f"tracker: {result.tracker} (privileged: {result.privileged})")
-    print(f"loop rate: {result.loop_hz_median:.0f} Hz, backtracks: {result.backtracks}")
-    print(f"outcome: {result.outcome}")
-    if result.failure:
-        print(f"failure: {result.failure}")
-    print(f"success: {'true' if result.success else 'false'}")
-
+    for line in result.summary():
+        print(line)
 
 if __name__ == "__main__":
     main()

@@ -24,15 +24,8 @@ def main() -> None:
     config = BimanualClosedLoopConfig(task="lift_box_bimanual", seed=1000, tracker="flow",
                                       disturbance=disturb)  # fmt: skip
     result = run_bimanual_closed_loop_episode(config)
-    for stage in result.stages:
-        print(f"stage {stage.number}: {stage.event}")
-    print(f"tracker: {result.tracker} (privileged: {result.privileged})")
-    print(f"loop rate: {result.loop_hz_median:.0f} Hz, backtracks: {result.backtracks}")
-    print(f"outcome: {result.outcome}")
-    if result.failure:
-        print(f"failure: {result.failure}")
-    print(f"success: {'true' if result.success else 'false'}")
-
+    for line in result.summary():
+        print(line)
 
 if __name__ == "__main__":
     main()

@@ -74,17 +74,8 @@ def _run_closed(settings: Any, recorder: Any, video: Path | None) -> Any:
     print(f"closed loop: {config.task} seed {config.seed}, {config.keypoint_mode} keypoints, "
           f"tracker {config.tracker}, {config.loop.hz:.0f} Hz ticks", flush=True)  # fmt: skip
     result = run_closed_loop_episode(config, recorder=recorder, video_path=video)
-    for report in result.stages:
-        print(f"stage {report.number}: {report.event} [{report.seconds:.1f} s robot time]")
-    for d in result.disturbances:
-        print(f"disturbance: {d['kind']} at stage {d['stage']}, t={d['time_s']:.1f} s, "
-              f"moved {d['displacement_m'] * 100:.1f} cm")  # fmt: skip
-    note = " (privileged: debugging only)" if result.privileged else ""
-    lat = result.latency_ms
-    print(f"tracker {result.tracker}{note}; {result.ticks} ticks, "
-          f"loop {result.loop_hz_median:.0f} Hz "
-          f"(planner + tracker median {lat.get('total', float('nan')):.1f} ms); "
-          f"backtracks {result.backtracks}, recovered {result.recovered}")  # fmt: skip
+    for line in result.summary(with_outcome=False):
+        print(line)
     return result
 
 

@@ -64,6 +64,23 @@ class ClosedLoopResult:
             "disturbances": [dict(d) for d in self.disturbances],
         }
 
+    def summary(self, with_outcome: bool = True) -> list[str]:
+        """Human-readable lines: stages, disturbances, tracker and rate, then (with
+        ``with_outcome``) the failure and last ``success: true|false``."""
+        lines = [f"stage {r.number}: {r.event} [{r.seconds:.1f} s robot time]"
+                 for r in self.stages]  # fmt: skip
+        lines += [f"disturbance: {d['kind']} at stage {d['stage']}, t={d['time_s']:.1f} s, "
+                  f"moved {d['displacement_m'] * 100:.1f} cm" for d in self.disturbances]
+        note = " (privileged: debugging only)" if self.privileged else ""
+        total = self.latency_ms.get("total", float("nan"))
+        lines.append(f"tracker {self.tracker}{note}; {self.ticks} ticks, loop "
+                     f"{self.loop_hz_median:.0f} Hz (planner + tracker median {total:.1f} ms); "
+                     f"backtracks {self.backtracks}, recovered {self.recovered}")
+        if with_outcome:
+            lines += [f"failure: {self.failure}"] if self.failure else []
+            lines.append(f"success: {'true' if self.success else 'false'}")
+        return lines
+
 
 def stage_reports(events: tuple[tuple[float, str, int, str], ...]) -> tuple[StageReport, ...]:
     """One :class:`StageReport` per stage completion, from the stage machine's events
