@@ -6,12 +6,13 @@ by the time of a (re)grasp the object may have been pushed, turned or knocked ov
 spot, and only its keypoints are tracked. This module moves the cloud with them:
 
 * three or more keypoints spanning a plane fix a rigid motion (Kabsch);
-* keypoints along a line (a pen's, a book's top edge) fix the turn about the vertical
-  only: objects resting on the table turn about the vertical, and a top-down grasp needs
-  nothing else;
+* keypoints along a line (a pen's, a book's top edge) fix the line's direction: the cloud
+  turns by the least rotation taking the line's old direction to its new one (for an
+  object resting on the table, a turn about the vertical), about the keypoints' centre;
 * otherwise the cloud is shifted by the keypoints' mean motion.
 
-A turn smaller than :data:`TURNED_RAD` is treated as tracking noise (shift only).
+A turn smaller than ``turned_rad`` (default :data:`TURNED_RAD`) is treated as tracking
+noise (shift only).
 """
 
 from __future__ import annotations
@@ -26,27 +27,29 @@ TURNED_RAD = 0.35
 """Keypoints turned more than this (radians) turn the object's cloud as well."""
 PLANE_SPREAD_M = 0.01
 """Second singular value of the centred keypoints above this: they span a plane."""
-LINE_LENGTH_M = 0.03
-"""Keypoints along a line whose horizontal extent is at least this fix a yaw."""
+LINE_LENGTH_M = 0.02
+"""Keypoints along a line at least this long (metres) fix its direction."""
 
 
-def _yaw_matrix(angle: float) -> NDArray[np.float64]:
-    c, s = np.cos(angle), np.sin(angle)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
-def _line_yaw(before: NDArray[np.float64], now: NDArray[np.float64]) -> float | None:
-    """Turn about the vertical (radians) of the two farthest-apart keypoints, or None when
-    they are too short or too steep to tell."""
+def _line_turn(before: NDArray[np.float64], now: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """(3, 3) least rotation taking the direction between the two farthest-apart keypoints
+    before to the same pair's direction now; None when too short, or flipped end for end
+    (the tracker swapped them: no meaningful rotation)."""
     gaps = np.linalg.norm(before[:, None, :] - before[None, :, :], axis=-1)
     i, j = np.unravel_index(int(np.argmax(gaps)), gaps.shape)
-    d0, d1 = (before[j] - before[i])[:2], (now[j] - now[i])[:2]
-    if min(np.linalg.norm(d0), np.linalg.norm(d1)) < LINE_LENGTH_M:
+    a, b = before[j] - before[i], now[j] - now[i]
+    if min(np.linalg.norm(a), np.linalg.norm(b)) < LINE_LENGTH_M:
         return None
-    return float(np.arctan2(d0[0] * d1[1] - d0[1] * d1[0], d0 @ d1))
+    a, b = a / np.linalg.norm(a), b / np.linalg.norm(b)
+    v, c = np.cross(a, b), float(a @ b)
+    if c < -0.999:
+        return None
+    V = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.asarray(np.eye(3) + V + V @ V / (1.0 + c))
 
 
-def moved_cloud(cloud: ArrayLike, before: ArrayLike, now: ArrayLike) -> NDArray[np.float64]:
+def moved_cloud(cloud: ArrayLike, before: ArrayLike, now: ArrayLike,
+                turned_rad: float = TURNED_RAD) -> NDArray[np.float64]:  # fmt: skip
     """The (N, 3) ``cloud`` moved as its object's (M, 3) keypoints moved from ``before`` to
     ``now`` (world metres, same order); see the module docstring for the rules."""
     pts = np.asarray(cloud, dtype=np.float64).reshape(-1, 3)
@@ -61,11 +64,11 @@ def moved_cloud(cloud: ArrayLike, before: ArrayLike, now: ArrayLike) -> NDArray[
         spread = np.linalg.svd(b - b.mean(axis=0), compute_uv=False)
         if len(b) >= 3 and spread[1] > PLANE_SPREAD_M:
             T = kabsch(b, n)
-            if rotation_angle(np.eye(3), T[:3, :3]) > TURNED_RAD:
+            if rotation_angle(np.eye(3), T[:3, :3]) > turned_rad:
                 return np.asarray(pts @ T[:3, :3].T + T[:3, 3])
         else:
-            yaw = _line_yaw(b, n)
-            if yaw is not None and abs(yaw) > TURNED_RAD:
+            R = _line_turn(b, n)
+            if R is not None and rotation_angle(np.eye(3), R) > turned_rad:
                 centre = b.mean(axis=0)
-                return np.asarray((pts - centre) @ _yaw_matrix(yaw).T + centre + shift)
+                return np.asarray((pts - centre) @ R.T + centre + shift)
     return pts + shift

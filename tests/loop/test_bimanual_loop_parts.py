@@ -7,7 +7,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rekep.keypoint_set import Keypoints
-from rekep.loop.bimanual.clouds import shifted_cloud
 from rekep.loop.bimanual.covered import CoveredKeypoints
 from rekep.loop.bimanual.hands import HandHolds
 from rekep.loop.bimanual.planning import JointPathFollower
@@ -36,16 +35,6 @@ def test_follower_respects_the_joint_speed_and_ends_at_the_goal() -> None:
     moved = goal.copy()
     moved[1, 2, 3] += 0.05
     assert f.goal_moved(moved, 0.03) and not f.goal_moved(moved, 0.06)
-
-
-def test_cloud_of_collinear_keypoints_turns_with_their_line() -> None:
-    before = np.array([[0.0, 0.1, 0.0], [0.0, 0.0, 0.0], [0.0, -0.1, 0.0]])
-    cloud = np.array([[0.02, 0.1, 0.0], [-0.02, -0.1, 0.0]])  # a bar 4 cm wide along y
-    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 deg yaw
-    now = before @ turn.T + [0.3, 0.0, 0.0]
-    moved = shifted_cloud(cloud, before, now)
-    assert np.allclose(moved, cloud @ turn.T + [0.3, 0.0, 0.0], atol=1e-9)
-    assert np.allclose(shifted_cloud(cloud, before[:1], before[:1] + 0.1), cloud + 0.1)
 
 
 def test_each_hand_holds_its_own_object_and_carries_its_keypoints() -> None:

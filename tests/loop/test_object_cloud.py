@@ -35,12 +35,27 @@ def test_collinear_keypoints_turn_the_cloud_about_the_vertical() -> None:
     assert abs(axis @ thin) > 0.99
 
 
-def test_small_turn_is_noise_and_only_shifts() -> None:
+def test_small_turn_is_noise_and_only_shifts_unless_every_turn_counts() -> None:
     cloud = _book_cloud()
     before = np.array([[0.5, -0.075, 0.2], [0.5, 0.075, 0.2]])
-    now = transform_points(make_pose(_yaw(5.0), [0.02, 0.0, 0.0]), before)
+    T = make_pose(_yaw(5.0), [0.02, 0.0, 0.0])
+    now = transform_points(T, before)
     moved = moved_cloud(cloud, before, now)
     np.testing.assert_allclose(moved, cloud + (now.mean(0) - before.mean(0)), atol=1e-12)
+    exact = moved_cloud(cloud, before, now, turned_rad=0.0)
+    np.testing.assert_allclose(exact, transform_points(T, cloud), atol=1e-9)
+
+
+def test_a_line_tipped_up_turns_the_cloud_by_its_least_rotation() -> None:
+    before = np.array([[0.0, 0.1, 0.0], [0.0, 0.0, 0.0], [0.0, -0.1, 0.0]])
+    cloud = np.array([[0.02, 0.1, 0.0], [-0.02, -0.1, 0.0]])
+    tip = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # y axis -> z axis
+    now = before @ tip.T + [0.3, 0.0, 0.1]
+    np.testing.assert_allclose(moved_cloud(cloud, before, now), cloud @ tip.T + [0.3, 0, 0.1],
+                               atol=1e-9)  # fmt: skip
+    # the tracker swapped the two ends: no meaningful turn, only the shift
+    swapped = before[::-1] + [0.1, 0.0, 0.0]
+    np.testing.assert_allclose(moved_cloud(cloud, before, swapped), cloud + [0.1, 0, 0])
 
 
 def test_planar_keypoints_use_the_rigid_fit() -> None:
