@@ -47,7 +47,9 @@ class BenchConfig:
         ray_address: None (local processes), ``"local"`` (a private Ray instance), or the
             address of an existing cluster (``auto``, ``host:port``, ``ray://host:port``).
         loop: ``auto`` (closed when rekep.loop provides it, else open), ``open``, ``closed``.
-        episode_timeout_s: per-episode limit, seconds; exceeding it is failure ``timeout``.
+        episode_timeout_s: per-episode wall-clock limit, seconds; exceeding it is failure
+            ``timeout``. Generous by default: on a loaded machine a tighter limit turns slow
+            episodes into failures, and outcomes would depend on the load.
         out_dir: where to write results.json, per-episode records and the report with
             plots (None: nowhere).
         record_dir: write one Rerun recording per episode there (``<task>_<seed>.rrd``).
@@ -63,7 +65,7 @@ class BenchConfig:
     workers: int | None = None
     ray_address: str | None = None
     loop: str = "auto"
-    episode_timeout_s: float = 120.0
+    episode_timeout_s: float = 300.0
     out_dir: str | None = None
     record_dir: str | None = None
 

@@ -58,9 +58,10 @@ def add_tasks_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--episode-timeout",
         type=float,
-        default=120.0,
+        default=300.0,
         metavar="S",
-        help="per-episode limit in seconds (default: 120)",
+        help="per-episode wall-clock limit in seconds, against hung or stalled workers "
+        "(default: 300; the loop's own limits are in robot time)",
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument(
