@@ -4,8 +4,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 from rekep.errors import ConfigurationError
@@ -93,7 +97,7 @@ def run_tasks(args: argparse.Namespace) -> int:
             episode_timeout_s=args.episode_timeout, out_dir=args.out, record_dir=args.record,
         )  # fmt: skip
         quiet = args.bench_quiet or getattr(args, "quiet", False) or not sys.stderr.isatty()
-        with _Progress(enabled=not quiet) as bar:
+        with _Progress(enabled=not quiet) as bar, _exit_on_sigterm():
             result = run_benchmark(config, on_done=bar.done, on_planned=bar.planned)
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -106,6 +110,24 @@ def run_tasks(args: argparse.Namespace) -> int:
         print(f"results and report: {args.out}/results.json, {args.out}/report.md",
               file=sys.stderr)  # fmt: skip
     return 0
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm() -> Iterator[None]:
+    """SIGTERM ends the run like Ctrl-C does (the runners then stop their workers) instead
+    of killing this process alone and orphaning them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Progress:

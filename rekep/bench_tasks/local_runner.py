@@ -12,6 +12,9 @@ Failure handling:
   those are re-run one per fresh single-worker pool (the one that dies again is recorded
   as ``"crash: worker process died"``, with ``(exit code N)`` when the pool saw it), and
   the episodes that had not started go to a new pool. No episode is dropped.
+
+Interrupted (Ctrl-C, or SIGTERM through ``rekep bench tasks``), the runner kills its worker
+processes before it re-raises: no episode keeps running orphaned.
 """
 
 from __future__ import annotations
@@ -128,6 +131,9 @@ def _pool_round(
                     on_done(results[i])
                 _kill_overdue(executor, specs, pending, futures, marker, timeout_s + grace_s,
                               results, on_done)  # fmt: skip
+        except BaseException:  # interrupted: the running episodes must not outlive us
+            _kill_workers(executor)
+            raise
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
         in_flight = [i for i in broken if i not in results and Path(marker[i]).exists()]

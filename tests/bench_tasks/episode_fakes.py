@@ -49,3 +49,18 @@ def stuck_episode(spec: EpisodeSpec) -> dict[str, Any]:
         signal.signal(signal.SIGALRM, signal.SIG_IGN)
         time.sleep(60)
     return {"success": True, "failure": None}
+
+
+PID_FILE_ENV = "REKEP_TEST_PID_FILE"
+
+
+def pid_sleeping_episode(spec: EpisodeSpec) -> dict[str, Any]:
+    """Seed 1 writes its worker's pid to the file named by ``$REKEP_TEST_PID_FILE``, sleeps
+    half a minute and then writes ``<file>.finished``; the others return at once."""
+    if spec.seed == BAD_SEED:
+        with open(os.environ[PID_FILE_ENV], "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(30)
+        with open(os.environ[PID_FILE_ENV] + ".finished", "w") as f:
+            f.write("slept")
+    return {"success": True, "failure": None}

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import episode_fakes as fakes
+import pytest
 
 from rekep.bench_tasks.bench import BenchConfig, run_benchmark
 from rekep.bench_tasks.local_runner import run_local
@@ -65,3 +70,40 @@ def test_benchmark_report_counts_the_crash() -> None:
     assert tasks["b"]["successes"] == 1 and tasks["b"]["failures"]["crash"] == 1
     assert result.report["mean_success"] == 0.5
     assert result.report["config"]["seed_first"] == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a killed child not reaped yet is a zombie: dead for our purpose
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def test_interrupted_run_kills_its_running_workers(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    pid_file = tmp_path / "pid"
+    monkeypatch.setenv(fakes.PID_FILE_ENV, str(pid_file))
+
+    def interrupt_once_the_sleeper_runs(record: dict) -> None:
+        for _ in range(600):  # the sleeping episode's worker may still be starting
+            if pid_file.exists() and pid_file.read_text():
+                break
+            time.sleep(0.1)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_local(_specs(2), fakes.pid_sleeping_episode, workers=2, timeout_s=120,
+                  on_done=interrupt_once_the_sleeper_runs)  # fmt: skip
+    pid = int(pid_file.read_text())
+    for _ in range(100):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid), "the interrupted run left its sleeping worker running"
+    time.sleep(0.5)
+    assert not Path(f"{pid_file}.finished").exists(), "the run waited for the episode to end"
