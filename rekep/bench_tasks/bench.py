@@ -11,13 +11,14 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rekep.bench_tasks.aggregate import aggregate
 from rekep.bench_tasks.episodes import LOOPS, resolve_loop, validate_for_loop
 from rekep.bench_tasks.local_runner import OnDone, run_local
 from rekep.bench_tasks.records import EpisodeFn
-from rekep.bench_tasks.report import write_results
+from rekep.bench_tasks.report import PARTIAL, keep_as_done, write_results
 from rekep.bench_tasks.spec import (
     KEYPOINT_MODES,
     SPLITS,
@@ -173,6 +174,8 @@ def run_benchmark(
         on_planned(len(specs))
     if config.disturb and block["loop"] == "open":
         logger.warning("--disturb is recorded, but the open loop does not arm disturbances")
+    if config.out_dir is not None:
+        on_done = _saving(config.out_dir, on_done)
     if config.ray_address is None:
         records = run_local(
             specs, episode_fn, workers=block["workers"],
@@ -189,3 +192,15 @@ def run_benchmark(
     if config.out_dir is not None:
         write_results(config.out_dir, report, records)
     return BenchResult(report, records)
+
+
+def _saving(out_dir: str, on_done: OnDone | None) -> OnDone:
+    """``on_done`` that first saves the record (:func:`~rekep.bench_tasks.report.keep_as_done`)."""
+    (Path(out_dir) / PARTIAL).unlink(missing_ok=True)  # a previous run's leftovers
+
+    def done(record: dict[str, Any]) -> None:
+        keep_as_done(out_dir, record)
+        if on_done is not None:
+            on_done(record)
+
+    return done

@@ -85,7 +85,7 @@ def add_tasks_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_tasks(args: argparse.Namespace) -> int:
     """Run the benchmark from parsed arguments; print table or JSON. Exit code 0 when it
-    ran, 2 for bad input (message on stderr)."""
+    ran, 2 for bad input (message on stderr), 130 when interrupted (Ctrl-C or SIGTERM)."""
     from rekep.bench_tasks.bench import BenchConfig, run_benchmark
     from rekep.bench_tasks.report import format_table
 
@@ -102,6 +102,10 @@ def run_tasks(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, SystemExit):
+        kept = f"; finished episodes are in {args.out}/episodes.partial.jsonl" if args.out else ""
+        print(f"interrupted: workers stopped{kept}", file=sys.stderr)
+        return 130
     if args.json:
         print(json.dumps(result.report, indent=2, allow_nan=False))
     else:

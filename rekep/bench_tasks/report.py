@@ -58,7 +58,8 @@ def write_results(
     out_dir: str | Path, report: Mapping[str, Any], records: Sequence[Mapping[str, Any]]
 ) -> Path:
     """Write ``results.json`` (the report), ``episodes.jsonl`` (one record per line) and
-    ``episodes/<task>/<seed>/record.json`` under ``out_dir``; returns results.json's path."""
+    ``episodes/<task>/<seed>/record.json`` under ``out_dir``; returns results.json's path.
+    The run's ``episodes.partial.jsonl`` (see :func:`keep_as_done`) is removed."""
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
     target = root / "results.json"
@@ -66,11 +67,32 @@ def write_results(
     with (root / "episodes.jsonl").open("w") as fh:
         for record in records:
             fh.write(json.dumps(record, default=str) + "\n")
-            per = root / "episodes" / str(record["task"]) / str(record["seed"])
-            per.mkdir(parents=True, exist_ok=True)
-            (per / "record.json").write_text(json.dumps(record, indent=2, default=str))
+            write_record(root, record)
+    (root / PARTIAL).unlink(missing_ok=True)
     _write_report(root, report, records)
     return target
+
+
+PARTIAL = "episodes.partial.jsonl"
+"""Records appended as episodes finish; what survives an interrupted run (removed once
+``episodes.jsonl`` is complete)."""
+
+
+def write_record(root: Path, record: Mapping[str, Any]) -> None:
+    """``<root>/episodes/<task>/<seed>/record.json`` for one record."""
+    per = root / "episodes" / str(record["task"]) / str(record["seed"])
+    per.mkdir(parents=True, exist_ok=True)
+    (per / "record.json").write_text(json.dumps(record, indent=2, default=str))
+
+
+def keep_as_done(out_dir: str | Path, record: Mapping[str, Any]) -> None:
+    """Save a finished episode's record at once (an interrupted run keeps it): its
+    ``record.json`` and a line of ``episodes.partial.jsonl``."""
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    write_record(root, record)
+    with (root / PARTIAL).open("a") as fh:
+        fh.write(json.dumps(record, default=str) + "\n")
 
 
 def _write_report(root: Path, report: Mapping[str, Any],

@@ -107,3 +107,27 @@ def test_interrupted_run_kills_its_running_workers(tmp_path: Path,
     assert not _alive(pid), "the interrupted run left its sleeping worker running"
     time.sleep(0.5)
     assert not Path(f"{pid_file}.finished").exists(), "the run waited for the episode to end"
+
+
+def test_finished_records_are_saved_as_they_come_and_survive_an_interruption(
+    tmp_path: Path,
+) -> None:
+    seen: list[dict] = []
+
+    def stop_after_two(record: dict) -> None:
+        seen.append(record)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    config = BenchConfig(tasks="a", seeds=4, split="train", workers=1, out_dir=str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        run_benchmark(config, episode_fn=fakes.fine_episode, known_tasks=("a",),
+                      on_done=stop_after_two)  # fmt: skip
+    partial = (tmp_path / "episodes.partial.jsonl").read_text().splitlines()
+    assert len(partial) == 2 and not (tmp_path / "results.json").exists()
+    for record in seen:
+        assert (tmp_path / "episodes" / "a" / str(record["seed"]) / "record.json").exists()
+    # a complete run writes the full set and drops the partial file
+    run_benchmark(config, episode_fn=fakes.fine_episode, known_tasks=("a",))
+    assert len((tmp_path / "episodes.jsonl").read_text().splitlines()) == 4
+    assert not (tmp_path / "episodes.partial.jsonl").exists()
