@@ -36,8 +36,7 @@ ACTIONS = ("continue", "advance", "backtrack", "act", "wait", "retry", "done")
 
 @dataclass(frozen=True)
 class StageMachineConfig:
-    """Tolerances (constraint cost units, usually metres) and limits (seconds, counts).
-    ``stale_grace_s``: how long a sub-goal waits for a keypoint that was just lost."""
+    """Tolerances (constraint cost units, usually metres) and limits (seconds, counts)."""
 
     path_tolerance: float = 0.10
     subgoal_tolerance: float = 0.02
@@ -45,7 +44,6 @@ class StageMachineConfig:
     lost_timeout_s: float = 5.0
     max_backtracks: int = 6
     max_primitive_attempts: int = 3
-    stale_grace_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not (self.path_tolerance > 0 and self.subgoal_tolerance > 0):
@@ -54,8 +52,6 @@ class StageMachineConfig:
             raise ConfigurationError("stage_timeout_s and lost_timeout_s must be positive")
         if self.max_backtracks < 0 or self.max_primitive_attempts < 1:
             raise ConfigurationError("max_backtracks >= 0 and max_primitive_attempts >= 1")
-        if not self.stale_grace_s >= 0:
-            raise ConfigurationError("stale_grace_s must be >= 0 seconds")
 
 
 @dataclass(frozen=True)
@@ -179,11 +175,6 @@ class StageBook:
             if time_s - self._lost_since.setdefault(k, time_s) > self.config.lost_timeout_s:
                 return f"keypoint {k} lost for over {self.config.lost_timeout_s:.1f} s"
         return ""
-
-    def _just_lost(self, time_s: float) -> list[int]:
-        """Watched keypoints lost less than ``stale_grace_s`` ago (after :meth:`_lost_for`)."""
-        grace = self.config.stale_grace_s
-        return sorted(k for k, since in self._lost_since.items() if time_s - since < grace)
 
     def _log(self, time_s: float, action: str, reason: str) -> None:
         logger.info("t=%.2f s stage %d: %s (%s)", time_s, self.stage, action, reason)

@@ -13,15 +13,11 @@ keypoints (K, 3) metres, which keypoints are held and which are visible, and dec
    object was knocked out of the hand -> back to its grasp stage;
 6. otherwise the sub-goal is measured: when every sub-goal cost is at most
    ``subgoal_tolerance``, a plain stage **advances**; a grasp or release stage asks the
-   engine to **act** and advances only when the primitive reports success. A sub-goal
-   that depends on a keypoint the tracker lost less than ``stale_grace_s`` ago is not
-   measured (a point that just vanished may have been moved with its object, e.g. the
-   target was pushed): the machine **continues**, giving re-detection that long, then
-   trusts the last position (static points hidden for long, e.g. under the arm). The
-   dependence is found by moving the lost keypoints and evaluating again (any program).
+   engine to **act** and advances only when the primitive reports success.
 
 Constraint costs come from the program's own functions bound to the current grasp state
-(:func:`rekep.planner.bind_constraints`): the same code the solver optimizes.
+(:func:`rekep.planner.bind_constraints`): the same code the solver optimizes. The
+bookkeeping shared with the bimanual machine is :class:`rekep.loop.stage_core.StageBook`.
 """
 
 from __future__ import annotations
@@ -40,8 +36,6 @@ __all__ = ["ACTIONS", "OUTCOMES", "StageMachine", "StageMachineConfig", "StageOb
            "Verdict"]  # fmt: skip
 
 FloatArray = NDArray[np.float64]
-STALE_PROBE_M = np.array([0.1, -0.1, 0.1])
-"""How far a lost keypoint is moved to test whether a cost depends on it, metres."""
 
 
 @dataclass(frozen=True)
@@ -64,32 +58,9 @@ class StageObservation:
     visible: NDArray[np.bool_] | None = None
 
 
-def _costs(fns: tuple[ConstraintFunction, ...], obs: StageObservation) -> FloatArray:
-    bound = bind_constraints(fns, obs.held)
-    return np.array([f(obs.end_effector, obs.positions) for _, f in bound], dtype=np.float64)
-
-
 def _max_cost(fns: tuple[ConstraintFunction, ...], obs: StageObservation) -> float:
-    values = _costs(fns, obs)
-    return float(values.max()) if values.size else 0.0
-
-
-def _stale_keypoints(
-    fns: tuple[ConstraintFunction, ...], obs: StageObservation, lost: list[int]
-) -> list[int]:
-    """Those of the ``lost`` keypoints (not held) that any of ``fns``' costs depends on:
-    each is moved by :data:`STALE_PROBE_M` and the costs evaluated again."""
-    lost = [k for k in lost if k not in obs.held]
-    if not lost or not fns:
-        return []
-    base, stale = _costs(fns, obs), []
-    for k in lost:
-        moved = np.array(obs.positions, dtype=np.float64)
-        moved[k] += STALE_PROBE_M
-        probe = StageObservation(obs.time_s, obs.end_effector, moved, obs.held, obs.visible)
-        if not np.allclose(_costs(fns, probe), base, rtol=0.0, atol=1e-6, equal_nan=True):
-            stale.append(int(k))
-    return stale
+    values = [f(obs.end_effector, obs.positions) for _, f in bind_constraints(fns, obs.held)]
+    return float(max(values)) if values else 0.0
 
 
 class StageMachine(StageBook):
@@ -128,10 +99,6 @@ class StageMachine(StageBook):
         sub_cost = _max_cost(stage.subgoal_constraints, obs)
         if sub_cost > self.config.subgoal_tolerance:
             return Verdict("continue", self.stage, "", None, path_cost, sub_cost)
-        stale = _stale_keypoints(stage.subgoal_constraints, obs, self._just_lost(t))
-        if stale:
-            why = f"sub-goal holds only on just-lost keypoints {stale}: waiting to see them"
-            return Verdict("continue", self.stage, why, None, path_cost, sub_cost)
         why = f"sub-goal measured {sub_cost:.4f} <= {self.config.subgoal_tolerance}"
         if stage.is_grasp_stage or stage.is_release_stage:
             self.phase = "acting"
