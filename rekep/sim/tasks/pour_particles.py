@@ -1,13 +1,20 @@
 """Task "pour_particles": pour the small balls from the cup into the bowl.
 
-Scene: a narrow open cup built from five boxes (inner footprint 4.5 x 12 cm, walls 9 cm
+Scene: a narrow open cup built from box parts (inner footprint 4.5 x 12 cm, walls 9 cm
 above a 5 mm floor, 5 mm thick; 0.12 kg) holding ``NUM_BALLS`` (12) balls of radius 9 mm
-(5 g each) resting on its floor in a 2 x 6 grid, and a square bowl built from five boxes
+(5 g each) resting on its floor in a 2 x 6 grid, and a square bowl built from box parts
 (inner footprint 20 x 20 cm, walls 5 cm above the floor; 1 kg). Both stand on the table at
 random positions and yaws within comfortable reach of the Panda, at least
 ``MIN_SEPARATION`` apart. The cup is narrower than the open gripper across its short side,
 so the top-down grasp closes across it; its far short wall (+y in the cup frame) is the
 spout. The balls rest exactly on the cup floor at reset, so they stay put.
+
+Appearance (what an image tracker can follow): two thin tabs flush with the cup's rim stick
+out ``TAB_LENGTH`` from its short walls, a pouring lip on the spout wall and a wider tab on
+the back wall (a cup's handle-side flange), both checkered dark/orange; the bowl floor is
+four quadrants of two blues. Every anchor sits on an X-corner of a checker on a flat,
+visible surface, where Lucas-Kanade has texture and the depth is that of the anchor (no
+anchor in a cavity, in the air above the opening or on a 5 mm wall edge).
 
 Seeds: train 0-999, test 1000-1999 (the suite's convention, see
 :mod:`rekep.sim.tasks.placement`); ``reset(seed)`` is deterministic.
@@ -16,9 +23,11 @@ Success: at least ``MIN_FRACTION`` (70 %, i.e. 9 of 12) of the balls are in the 
 ball centre, in the bowl frame, lies inside the inner footprint (``|x|, |y| <= 0.10`` m)
 and at most the wall height (5 cm) above the bowl floor's top surface.
 
-Anchors (object frames): ``cup_top`` the centre of the cup's opening (rim height),
-``cup_bottom`` the centre of the cup floor's top surface, ``cup_spout`` the middle of the
-spout wall's top edge, ``bowl_center`` the centre of the bowl floor's top surface.
+Anchors (object frames, all at rim height for the cup): ``cup_spout`` the middle of the
+spout lip's top, ``cup_back_left`` / ``cup_back_right`` two points on the back tab's top
+``BACK_MARK_X`` either side of the cup's mid-plane (-x / +x), ``bowl_center`` the centre
+of the bowl floor's top surface. The reference program (:mod:`.pour_program`) derives the
+centre of the opening and the cup's up axis from the three cup anchors.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from rekep.poses import make_pose, transform_points
 from rekep.sim.camera import Camera, look_at
 from rekep.sim.tasks.base import Task, TaskOutcome
 from rekep.sim.tasks.placement import open_box_parts, sample_apart, yaw_pose
+from rekep.sim.tasks.pour_program import make_program
 from rekep.sim.world import BoxPart, SimWorld
 
 p = require("pybullet", "simulation")
@@ -51,6 +61,17 @@ CUP_SPINNING_FRICTION = 1.0
 """Torsional friction of the cup, metres. PyBullet multiplies it with the finger pads'
 (0.05), so a 40 N grip resists about 2 N m: the cup does not pivot in the fingers while
 it is tilted about the closing axis."""
+TAB_LENGTH = 0.025
+"""How far the spout lip and the back tab reach out from the cup's short walls, metres."""
+TAB_THICKNESS = 0.005
+"""Thickness of the tabs, metres; their tops are flush with the rim."""
+BACK_TAB_HALF = 0.04
+"""Half the back tab's width across the cup, metres (wider than the cup, so its two checker
+corners lie far enough apart to give the cup's roll)."""
+BACK_MARK_X = 0.02
+"""The back tab's checker corners lie this far either side of the cup's mid-plane, metres."""
+MARK_RGBA = (0.25, 0.12, 0.05, 1.0)
+"""Colour of the dark checker squares on the tabs."""
 BALL_RADIUS = 0.009
 """Ball radius, metres."""
 BALL_MASS = 0.005
@@ -64,6 +85,8 @@ BOWL_FLOOR = 0.01
 """Bowl floor thickness, metres; the bowl frame origin is under the floor's centre."""
 BOWL_MASS = 1.0
 BOWL_RGBA = (0.3, 0.5, 0.8, 1.0)
+BOWL_FLOOR_RGBA = ((0.3, 0.5, 0.8, 1.0), (0.75, 0.82, 0.95, 1.0))
+"""Colours of the bowl floor's quadrants (a checker with its corner at the centre)."""
 MIN_FRACTION = 0.7
 """Success: at least this fraction of the balls must be in the bowl."""
 CUP_BOX = ((0.40, 0.58), (-0.25, 0.25))
@@ -79,98 +102,51 @@ the side the wrist can pitch down by more than 120 degrees without reaching a jo
 (over the other half turn the same pour needs a wrist flip the open-loop runner's straight
 Cartesian paths cannot follow)."""
 
-REFERENCE_PROGRAM = '''\
-num_stages = 4
 
-### stage 1 sub-goal constraints
-def stage1_subgoal_constraint1(end_effector, keypoints):
-    """Align the end-effector with the centre of the cup's opening (keypoint {cup_top})."""
-    cost = np.linalg.norm(end_effector - keypoints[{cup_top}])
-    return cost
-
-### stage 2 sub-goal constraints
-def stage2_subgoal_constraint1(end_effector, keypoints):
-    """The cup's opening (keypoint {cup_top}) is 16 cm above the bowl centre (keypoint
-    {bowl_center})."""
-    offsetted_point = keypoints[{bowl_center}] + np.array([0, 0, 0.16])
-    cost = np.linalg.norm(keypoints[{cup_top}] - offsetted_point)
-    return cost
-
-### stage 2 path constraints
-def stage2_path_constraint1(end_effector, keypoints):
-    """The robot must still be grasping the cup (keypoint {cup_top})."""
-    return get_grasping_cost_by_keypoint_idx({cup_top})
-
-def stage2_path_constraint2(end_effector, keypoints):
-    """Keep the cup upright: its axis from the bottom (keypoint {cup_bottom}) to the
-    opening (keypoint {cup_top}) stays within about 18 degrees of vertical."""
-    axis = keypoints[{cup_top}] - keypoints[{cup_bottom}]
-    axis = axis / np.linalg.norm(axis)
-    return 0.95 - axis[2]
-
-### stage 3 sub-goal constraints
-def stage3_subgoal_constraint1(end_effector, keypoints):
-    """The spout (keypoint {cup_spout}) is 18 cm above the bowl centre (keypoint
-    {bowl_center})."""
-    offsetted_point = keypoints[{bowl_center}] + np.array([0, 0, 0.18])
-    cost = np.linalg.norm(keypoints[{cup_spout}] - offsetted_point)
-    return cost
-
-def stage3_subgoal_constraint2(end_effector, keypoints):
-    """Tilt the cup to pour: its axis from the bottom (keypoint {cup_bottom}) to the
-    opening (keypoint {cup_top}) points at least 40 degrees below horizontal."""
-    axis = keypoints[{cup_top}] - keypoints[{cup_bottom}]
-    axis = axis / np.linalg.norm(axis)
-    return axis[2] + 0.65
-
-def stage3_subgoal_constraint3(end_effector, keypoints):
-    """Pour over the spout: the spout (keypoint {cup_spout}) is at least 3 cm lower than
-    the centre of the opening (keypoint {cup_top})."""
-    return keypoints[{cup_spout}][2] - keypoints[{cup_top}][2] + 0.03
-
-### stage 3 path constraints
-def stage3_path_constraint1(end_effector, keypoints):
-    """The robot must still be grasping the cup (keypoint {cup_top})."""
-    return get_grasping_cost_by_keypoint_idx({cup_top})
-
-### stage 4 sub-goal constraints
-def stage4_subgoal_constraint1(end_effector, keypoints):
-    """Done pouring: the cup's opening (keypoint {cup_top}) is 20 cm above the bowl centre
-    (keypoint {bowl_center})."""
-    offsetted_point = keypoints[{bowl_center}] + np.array([0, 0, 0.2])
-    cost = np.linalg.norm(keypoints[{cup_top}] - offsetted_point)
-    return cost
-
-def stage4_subgoal_constraint2(end_effector, keypoints):
-    """Bring the cup back upright: its axis from the bottom (keypoint {cup_bottom}) to the
-    opening (keypoint {cup_top}) within about 18 degrees of vertical."""
-    axis = keypoints[{cup_top}] - keypoints[{cup_bottom}]
-    axis = axis / np.linalg.norm(axis)
-    return 0.95 - axis[2]
-
-### stage 4 path constraints
-def stage4_path_constraint1(end_effector, keypoints):
-    """The robot must still be grasping the cup (keypoint {cup_top})."""
-    return get_grasping_cost_by_keypoint_idx({cup_top})
-
-grasp_keypoints = [{cup_top}, -1, -1, -1]
-release_keypoints = [-1, -1, -1, -1]
-'''
+def _shade(dark: bool) -> tuple[float, float, float, float]:
+    return MARK_RGBA if dark else CUP_RGBA
 
 
 def _cup_parts() -> list[BoxPart]:
+    """Floor, four walls, and the two checkered tabs flush with the rim: the spout lip (+y,
+    2 x 2 squares) and the back tab (-y, 3 columns x 2 rows)."""
     hx, hy = CUP_INNER
     t, h = CUP_WALL, CUP_WALL_HEIGHT
     ox, oy = hx + t, hy + t
     z = t + h / 2
     rgba = CUP_RGBA
-    return [
+    parts = [
         BoxPart((ox, oy, t / 2), (0.0, 0.0, t / 2), rgba=rgba),
         BoxPart((t / 2, oy, h / 2), (hx + t / 2, 0.0, z), rgba=rgba),
         BoxPart((t / 2, oy, h / 2), (-hx - t / 2, 0.0, z), rgba=rgba),
         BoxPart((hx, t / 2, h / 2), (0.0, hy + t / 2, z), rgba=rgba),
         BoxPart((hx, t / 2, h / 2), (0.0, -hy - t / 2, z), rgba=rgba),
     ]
+    zc, q = t + h - TAB_THICKNESS / 2, TAB_LENGTH / 4  # tab centre height, half a row
+    for row in (0, 1):  # row 0 next to the wall, row 1 at the tab's outer edge
+        y = oy + q + 2 * q * row
+        for col, sx in enumerate((-1.0, 1.0)):  # spout lip: two columns across the cup
+            parts.append(BoxPart((ox / 2, q, TAB_THICKNESS / 2), (sx * ox / 2, y, zc),
+                                 rgba=_shade((row + col) % 2 == 0)))  # fmt: skip
+        a = BACK_MARK_X
+        columns = ((-(BACK_TAB_HALF + a) / 2, (BACK_TAB_HALF - a) / 2), (0.0, a),
+                   ((BACK_TAB_HALF + a) / 2, (BACK_TAB_HALF - a) / 2))  # (centre, half)
+        for col, (cx, half) in enumerate(columns):
+            parts.append(BoxPart((half, q, TAB_THICKNESS / 2), (cx, -y, zc),
+                                 rgba=_shade((row + col) % 2 == 0)))  # fmt: skip
+    return parts
+
+
+def _bowl_parts() -> list[BoxPart]:
+    """The bowl's four walls and its floor as four quadrants of two blues."""
+    walls = open_box_parts(BOWL_INNER_HALF, BOWL_WALL, BOWL_WALL_HEIGHT, BOWL_FLOOR, BOWL_RGBA)
+    half = (BOWL_INNER_HALF + BOWL_WALL) / 2
+    floor = [
+        BoxPart((half, half, BOWL_FLOOR / 2), (sx * half, sy * half, BOWL_FLOOR / 2),
+                rgba=BOWL_FLOOR_RGBA[int(sx * sy > 0)])
+        for sx in (-1.0, 1.0) for sy in (-1.0, 1.0)
+    ]  # fmt: skip
+    return floor + walls[1:]
 
 
 def ball_grid() -> NDArray[np.float64]:
@@ -204,7 +180,7 @@ class PourParticles(Task):
     name = "pour_particles"
     description = "pour the small balls from a cup into a bowl"
     instruction = "pour the balls from the cup into the bowl"
-    reference_program = REFERENCE_PROGRAM
+    reference_program = make_program()
     disturbance_kinds: ClassVar[tuple[str, ...]] = ("move_target",)
     """Knocking or rotating the cup would spill the balls before the pour."""
 
@@ -215,8 +191,8 @@ class PourParticles(Task):
             lateral_friction=1.0, spinning_friction=CUP_SPINNING_FRICTION,
         )
         self.bowl = world.add_compound(
-            open_box_parts(BOWL_INNER_HALF, BOWL_WALL, BOWL_WALL_HEIGHT, BOWL_FLOOR, BOWL_RGBA),
-            make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=BOWL_MASS, lateral_friction=0.8,
+            _bowl_parts(), make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=BOWL_MASS,
+            lateral_friction=0.8,
         )
         T_cup = world.body_pose(self.cup)
         self.balls = [_add_ball(world, transform_points(T_cup, c)) for c in ball_grid()]
@@ -265,17 +241,16 @@ class PourParticles(Task):
         T_cup = self.world.body_pose(self.cup)
         T_bowl = self.world.body_pose(self.bowl)
         rim = CUP_WALL + CUP_WALL_HEIGHT
+        tab_y = CUP_INNER[1] + CUP_WALL + TAB_LENGTH / 2  # the tabs' checker corners
         return {
-            "cup_top": transform_points(T_cup, np.array([0.0, 0.0, rim])),
-            "cup_bottom": transform_points(T_cup, np.array([0.0, 0.0, CUP_WALL])),
-            "cup_spout": transform_points(
-                T_cup, np.array([0.0, CUP_INNER[1] + CUP_WALL / 2, rim])
-            ),
+            "cup_spout": transform_points(T_cup, np.array([0.0, tab_y, rim])),
+            "cup_back_left": transform_points(T_cup, np.array([-BACK_MARK_X, -tab_y, rim])),
+            "cup_back_right": transform_points(T_cup, np.array([BACK_MARK_X, -tab_y, rim])),
             "bowl_center": transform_points(T_bowl, np.array([0.0, 0.0, BOWL_FLOOR])),
         }
 
     def anchor_objects(self) -> dict[str, int]:
-        return {"cup_top": self.cup, "cup_bottom": self.cup, "cup_spout": self.cup,
+        return {"cup_spout": self.cup, "cup_back_left": self.cup, "cup_back_right": self.cup,
                 "bowl_center": self.bowl}
 
     def object_bodies(self) -> dict[str, int]:
@@ -291,5 +266,8 @@ class PourParticles(Task):
 
     def camera(self) -> Camera:
         """Front-top view from beyond the table's far edge, steep enough to see into the
-        cup and the bowl."""
-        return Camera(640, 480, 55.0, look_at([1.1, 0.0, 0.85], [0.48, 0.0, 0.0]))
+        cup and the bowl. 480 x 360 pixels over a 42 degree field of view: about 2.2 mm per
+        pixel on the table, as fine as a 640 x 480, 55 degree view, which also showed the
+        robot's base and the floor, at 56 % of the pixels to render each tick; the cup
+        lifted 45 cm above the bowl stays in view."""
+        return Camera(480, 360, 42.0, look_at([1.1, 0.0, 0.85], [0.48, 0.0, 0.0]))
