@@ -7,8 +7,8 @@ stage warm (:func:`rekep.planner.plan_stage` from the previous sub-goal and the 
 joints), and stream the next target to the robot as joint targets; then
 :meth:`~rekep.loop.robot_interface.LoopRobot.advance` lets robot time pass (the simulator
 steps its physics there). A solution with ``feasible=False`` is never executed (the arm
-holds its last target and the tick is counted); a solver exception inside a tick is caught
-and counted the same way; either one lasting ``infeasible_timeout_s`` ends the episode.
+holds its last target and the tick is counted); a solver exception inside a tick, or a hand
+that no IK moves (:mod:`rekep.loop.streaming`), the same; ``infeasible_timeout_s`` of it ends.
 
 Lost objects: when the held object leaves the hand, a tracker with the optional
 ``redetect(observation, indices, stale=True, time_s=...)`` (``flow``) is asked to find it;
@@ -37,10 +37,10 @@ from rekep.loop.primitives import GraspPrimitive, ReleasePrimitive, Step
 from rekep.loop.recording import is_recording, record_tick, stage_costs
 from rekep.loop.robot_interface import LoopRobot
 from rekep.loop.stage_machine import StageMachine, StageObservation, Verdict
+from rekep.loop.streaming import carrot_pose, joint_step
 from rekep.loop.tick_stats import TickStats
 from rekep.observation import RGBD
 from rekep.planner import plan_stage
-from rekep.poses import interpolate_poses, rotation_angle
 from rekep.program import ConstraintProgram, Stage
 from rekep.record.recorder import Recorder
 from rekep.robot import closing_axis_from_points, with_closing_axis
@@ -192,7 +192,7 @@ class ClosedLoop:
             )
             target = self._after_verdict(verdict, T, positions, t)
         if target is not None:
-            self._stream(target, T)
+            self._stream(target, T, t)
         self.stats.add("total", time.perf_counter() - start)
         self._record(t, T, positions)
 
@@ -244,6 +244,8 @@ class ClosedLoop:
     def _enter_stage(self, T: FloatArray) -> None:
         self._warm: FloatArray | None = None
         self._goal: FloatArray | None = None
+        self._goal_q: FloatArray | None = None  # the sub-goal's joints (joint-space solves)
+        self._stuck_since: float | None = None  # robot time the IK began failing
         self._axis: FloatArray | None = None
         self._vias_passed = 0
         self._entry_T = T.copy()
@@ -350,6 +352,8 @@ class ClosedLoop:
                 )
             goal = with_closing_axis(goal, self._axis)
         self._goal = goal
+        joints = plan.subgoal.joint_positions  # the closing axis turns a grasp's wrist
+        self._goal_q = None if joints is None or stage.is_grasp_stage else np.ravel(joints)
         return self._next_waypoint(T, goal, stage)
 
     def _count_bad(self, t: float, kind: str, reason: str) -> None:
@@ -375,17 +379,23 @@ class ClosedLoop:
             self._vias_passed += 1
         return goal
 
-    def _stream(self, target: FloatArray, T: FloatArray) -> None:
-        """Send a joint target a bounded step from the hand towards ``target``."""
+    def _stream(self, target: FloatArray, T: FloatArray, t: float) -> None:
+        """Send a joint target a bounded step from the hand towards ``target``
+        (:mod:`rekep.loop.streaming`; IK failures step towards the sub-goal's joints)."""
         cfg = self.config
-        dist = float(np.linalg.norm(target[:3, 3] - T[:3, 3]))
-        angle = rotation_angle(T[:3, :3], target[:3, :3])
-        alpha = min(1.0, cfg.lookahead_m / max(dist, 1e-9), cfg.lookahead_rad / max(angle, 1e-9))
-        carrot = interpolate_poses(T, target, np.array([alpha]))[0]
         seed = self.robot.joint_positions() if self._q_cmd is None else self._q_cmd
+        carrot = carrot_pose(T, target, cfg.lookahead_m, cfg.lookahead_rad)
         q = self.robot.inverse_kinematics(carrot, seed)
         if q is None:
             self.stats.ik_failures += 1
-            return
+            goal_q = self._goal_q if target is self._goal else None
+            if goal_q is None or goal_q.shape != np.shape(seed):
+                self._stuck_since = t if self._stuck_since is None else self._stuck_since
+                if t - self._stuck_since >= cfg.infeasible_timeout_s:
+                    self.machine.fail("infeasible", "no IK solution for the hand's next step "
+                                      f"for {cfg.infeasible_timeout_s:.0f} s", t)  # fmt: skip
+                return
+            q = joint_step(seed, goal_q, cfg.lookahead_rad)
+        self._stuck_since = None
         self._q_cmd = np.asarray(q, dtype=np.float64)
         self.robot.send_joint_targets(self._q_cmd)

@@ -140,3 +140,29 @@ def test_solver_exceptions_are_caught_and_counted(
     run = ClosedLoop(robot, tracker, pick_place, keypoints, make_config()).run()
     assert run.outcome == "solver_error" and "blew up" in run.reason
     assert run.solver_exceptions >= 3 and robot.commands == []
+
+
+class ReachLimitedRobot(FakeRobot):
+    """Has no IK solution for any pose farther than 5 cm from the start (the edge of its
+    reach), like an arm asked to go where it cannot."""
+
+    def inverse_kinematics(self, T_world_tcp: Any, q_seed: Any) -> Any:
+        start = np.array([0.4, 0.0, 0.4])
+        if np.linalg.norm(np.asarray(T_world_tcp)[:3, 3] - start) > 0.05:
+            return None
+        return super().inverse_kinematics(T_world_tcp, q_seed)
+
+
+def test_a_hand_no_ik_can_move_ends_infeasible_instead_of_waiting_for_the_timeout(
+    keypoints: Keypoints, pick_place: ConstraintProgram, make_config: Any, scene: Any,
+) -> None:
+    points, object_ids, T_start = scene
+    robot = ReachLimitedRobot(points, object_ids, T_start, max_speed_m_s=0.5)
+    tracker = ScriptedTracker(robot.keypoint_positions)
+    config = make_config(stage_timeout_s=30.0)
+    run = ClosedLoop(robot, tracker, pick_place, keypoints, config).run()
+    assert run.outcome == "infeasible" and "no IK solution" in run.reason, run.reason
+    assert run.ik_failures > 0
+    # it stopped after infeasible_timeout_s of a stuck hand, long before the stage timeout
+    assert run.robot_time_s < config.infeasible_timeout_s + 3.0
+    assert all(np.linalg.norm(c[:3] - [0.4, 0.0, 0.4]) <= 0.05 + 1e-9 for c in robot.commands)
