@@ -1,5 +1,5 @@
-"""stow_book: its anchors lie on visible surfaces (box corners and edges, never the empty
-gap between the shelf books), and the reference program names the gap and the shelf's
+"""stow_book: its anchors lie on visible surfaces (labels printed on the books' tops, never
+the empty gap between the shelf books), and the reference program names the gap and the shelf's
 direction correctly from those anchors."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ pytest.importorskip("pybullet")
 from rekep.poses import transform_points
 from rekep.program import ConstraintProgram, load_program
 from rekep.sim import HOME_Q, Panda, SimWorld
-from rekep.sim.tasks.stow_book import BOOK_HALF, SHELF_BOOK_HALF, StowBook
+from rekep.sim.tasks.stow_book import BOOK_HALF, MARK_HALF, SHELF_BOOK_HALF, StowBook
 
 Cost = Callable[[np.ndarray, np.ndarray], float]
 
@@ -70,7 +70,8 @@ def test_stow_program_puts_the_book_top_over_the_gap(world: SimWorld) -> None:
     program, names = _program(task)
     kp = np.stack([task.anchors()[n] for n in names])
     T_shelf = world.body_pose(task.shelf)
-    gap_top = transform_points(T_shelf, np.array([0.0, 0.0, 2 * SHELF_BOOK_HALF[2]]))
+    top = 2 * SHELF_BOOK_HALF[2] + 2 * MARK_HALF[2]  # the labels on the shelf books' tops
+    gap_top = transform_points(T_shelf, np.array([0.0, 0.0, top]))
     along = T_shelf[:3, 1] * BOOK_HALF[1]
     placed = kp.copy()
     for name, point in (("book_top", gap_top), ("book_front", gap_top - along),

@@ -22,12 +22,18 @@ Success (all must hold), with the tolerances named in ``details``:
   centre is at most ``Z_LIMIT`` (12 cm) above the table (standing in the gap, not on top);
 * no robot touches the book (it has been released).
 
-Anchors (object frames), all on visible surfaces: ``book_top`` the centre of the book's
-top edge; ``book_front`` and ``book_back`` the two ends of that edge; ``shelf_left_front``,
-``shelf_left_back``, ``shelf_right_front`` and ``shelf_right_back`` the outer top corners of
-the two shelf books. The gap between them is empty space, where no keypoint can be proposed,
-so the program names it as the mean of the four corners (the gap's centre at the books' top
-height) and the shelf's direction as the mean of the two books' front -> back edges.
+Anchors (object frames), all on visible, textured surfaces: each book carries small labels
+printed in a darker shade of its own colour (real covers carry print; Lucas-Kanade needs a
+blob to follow, and a label's hue leaves whole-object re-detection's colour test unchanged).
+``book_top`` the label at the centre of the book's top edge; ``book_front`` and
+``book_back`` the labels 2.5 cm in from that edge's ends; ``shelf_left_front``,
+``shelf_left_back``, ``shelf_right_front`` and ``shelf_right_back`` the labels on the shelf
+books' top faces, on each face's centre line 2.5 cm in from its ends. (They were the books'
+outer corners: on the outline, where the depth image shows the table behind a corner, a
+tracker cannot follow or re-find them.) The gap between the books is empty space, where no
+keypoint can be proposed, so the program names it as the mean of the four shelf labels (the
+gap's centre at the books' top height) and the shelf's direction as the mean of the two
+books' front -> back lines.
 """
 
 from __future__ import annotations
@@ -35,11 +41,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rekep.poses import make_pose, transform_points
+from rekep.availability import require
+from rekep.errors import SimulationError
+from rekep.poses import make_pose, pos_quat_from_pose, transform_points
 from rekep.sim.camera import Camera, look_at
 from rekep.sim.tasks.base import Task, TaskOutcome
 from rekep.sim.tasks.placement import sample_apart, tilt_rad, yaw_pose
 from rekep.sim.world import BoxPart, SimWorld
+
+p = require("pybullet", "simulation")
 
 BOOK_HALF = (0.015, 0.075, 0.10)
 """Book half sizes (thickness, length, height), metres; frame origin at its centre."""
@@ -59,6 +69,25 @@ SHELF_BOX = ((0.45, 0.62), (-0.25, 0.25))
 """Sampling box of the shelf centre (x, y), metres."""
 BOOK_YAW_SPREAD = np.deg2rad(60.0)
 """The book's yaw differs from the shelf's by at most this, radians."""
+MARK_HALF = (0.009, 0.012, 0.0005)
+"""Half sizes (across, along, up) of the labels printed on the shelf books' top faces, metres (1 mm
+thick, standing proud of the face)."""
+MARK_Y = 0.05
+"""The labels' centres lie on each top face's centre line, this far from the book's middle
+(2.5 cm in from its ends), metres."""
+SHELF_RGBA = ((0.2, 0.5, 0.3, 1.0), (0.85, 0.75, 0.3, 1.0))
+"""Colours of the left (green) and right (yellow) shelf book."""
+BOOK_RGBA = (0.8, 0.15, 0.15, 1.0)
+LABEL_SHADE = 0.4
+"""Labels are printed in their book's colour times this: darker, but of the same hue, so
+whole-object re-detection, which compares mean colours, sees the book's colour unchanged."""
+BOOK_LABELS: tuple[tuple[float, float], ...] = ((-0.05, 0.012), (0.0, 0.010), (0.05, 0.012))
+"""Labels printed on the red book's top edge, ``(y centre, half length)`` in the book frame
+(metres): at ``book_front``, ``book_top`` (under the fingers once grasped), ``book_back``;
+each is ``BOOK_LABEL_HALF_WIDTH`` wide across the edge."""
+BOOK_LABEL_HALF_WIDTH = 0.009
+LABEL_PROUD = 0.0007
+"""Labels stand this far above the face they are printed on (drawn, not collided), metres."""
 MIN_SEPARATION = 0.25
 """Minimum distance between book and shelf centres when sampling, metres."""
 
@@ -77,7 +106,7 @@ def stage1_subgoal_constraint1(end_effector, keypoints):
 ### stage 2 sub-goal constraints
 def stage2_subgoal_constraint1(end_effector, keypoints):
     """The book's top (keypoint {book_top}) is 24 cm above the top of the gap between the
-    other books (the mean of their four outer top corners, keypoints {shelf_left_front},
+    other books (the mean of the four labels on their tops, keypoints {shelf_left_front},
     {shelf_left_back}, {shelf_right_front}, {shelf_right_back}), so the 20 cm book clears
     them."""
     gap_top = (keypoints[{shelf_left_front}] + keypoints[{shelf_left_back}]
@@ -88,7 +117,7 @@ def stage2_subgoal_constraint1(end_effector, keypoints):
 
 def stage2_subgoal_constraint2(end_effector, keypoints):
     """The book's top edge (keypoints {book_front} -> {book_back}) points along the other
-    books (their front corners {shelf_left_front}, {shelf_right_front} -> their back corners
+    books (their front labels {shelf_left_front}, {shelf_right_front} -> their back labels
     {shelf_left_back}, {shelf_right_back})."""
     book_edge = keypoints[{book_back}] - keypoints[{book_front}]
     shelf_edge = (keypoints[{shelf_left_back}] + keypoints[{shelf_right_back}]
@@ -105,7 +134,7 @@ def stage2_path_constraint1(end_effector, keypoints):
 ### stage 3 sub-goal constraints
 def stage3_subgoal_constraint1(end_effector, keypoints):
     """The book's top (keypoint {book_top}) is 5 cm above the top of the gap (the mean of
-    the other books' four outer top corners): the book stands in the gap, 1 cm above the
+    the four labels on the other books' tops): the book stands in the gap, 1 cm above the
     table."""
     gap_top = (keypoints[{shelf_left_front}] + keypoints[{shelf_left_back}]
                + keypoints[{shelf_right_front}] + keypoints[{shelf_right_back}]) / 4
@@ -142,14 +171,16 @@ class StowBook(Task):
 
     def __init__(self, world: SimWorld) -> None:
         super().__init__(world)
-        self.book = world.add_box(
-            BOOK_HALF, make_pose(np.eye(3), [0.5, 0.2, BOOK_HALF[2]]), mass=BOOK_MASS,
-            rgba=(0.8, 0.15, 0.15, 1.0), lateral_friction=1.5, spinning_friction=0.1,
-        )
+        self.book = _add_book(world, make_pose(np.eye(3), [0.5, 0.2, BOOK_HALF[2]]))
         offset = GAP_HALF + SHELF_BOOK_HALF[0]
         parts = [
             BoxPart(SHELF_BOOK_HALF, (side * offset, 0.0, SHELF_BOOK_HALF[2]), rgba=rgba)
-            for side, rgba in ((-1.0, (0.2, 0.5, 0.3, 1.0)), (1.0, (0.85, 0.75, 0.3, 1.0)))
+            for side, rgba in zip((-1.0, 1.0), SHELF_RGBA, strict=True)
+        ]
+        mark_z = 2 * SHELF_BOOK_HALF[2] + MARK_HALF[2]
+        parts += [
+            BoxPart(MARK_HALF, (side * offset, end * MARK_Y, mark_z), rgba=_shade(rgba))
+            for side, rgba in zip((-1.0, 1.0), SHELF_RGBA, strict=True) for end in (-1.0, 1.0)
         ]
         self.shelf = world.add_compound(
             parts, make_pose(np.eye(3), [0.5, -0.2, 0.0]), mass=0.0, lateral_friction=0.6
@@ -192,11 +223,12 @@ class StowBook(Task):
     def anchors(self) -> dict[str, NDArray[np.float64]]:
         T_book = self.world.body_pose(self.book)
         T_shelf = self.world.body_pose(self.shelf)
-        top, length = BOOK_HALF[2], BOOK_HALF[1]
-        height, half = 2 * SHELF_BOOK_HALF[2], SHELF_BOOK_HALF[1]
-        outer = GAP_HALF + 2 * SHELF_BOOK_HALF[0]
-        book = transform_points(T_book, np.array([[0, 0, top], [0, -length, top],
-                                                  [0, length, top]]))
+        top = BOOK_HALF[2] + LABEL_PROUD
+        front, back = BOOK_LABELS[0][0], BOOK_LABELS[2][0]
+        height, half = 2 * SHELF_BOOK_HALF[2] + 2 * MARK_HALF[2], MARK_Y
+        outer = GAP_HALF + SHELF_BOOK_HALF[0]  # the top faces' centre lines
+        book = transform_points(T_book, np.array([[0, 0, top], [0, front, top],
+                                                  [0, back, top]]))
         corners = transform_points(T_shelf, np.array(
             [[-outer, -half, height], [-outer, half, height],
              [outer, -half, height], [outer, half, height]]))
@@ -223,3 +255,35 @@ class StowBook(Task):
     def camera(self) -> Camera:
         """Front-top view from beyond the table's far edge, looking back at the workspace."""
         return Camera(640, 480, 55.0, look_at([1.15, 0.0, 0.9], [0.48, 0.0, 0.05]))
+
+
+def _shade(rgba: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    """A label's colour on a surface of colour ``rgba`` (see :data:`LABEL_SHADE`)."""
+    r, g, b, a = rgba
+    return (LABEL_SHADE * r, LABEL_SHADE * g, LABEL_SHADE * b, a)
+
+
+def _add_book(world: SimWorld, T_world_book: NDArray[np.float64]) -> int:
+    """The red book: one box collision shape, drawn with the :data:`BOOK_LABELS` on its top
+    edge; returns its body id."""
+    pos, quat = pos_quat_from_pose(T_world_book)
+    cid = world.client
+    z = BOOK_HALF[2] + LABEL_PROUD / 2
+    halves = [list(BOOK_HALF)] + [[BOOK_LABEL_HALF_WIDTH, h, LABEL_PROUD / 2]
+                                  for _, h in BOOK_LABELS]
+    centres = [[0.0, 0.0, 0.0]] + [[0.0, y, z] for y, _ in BOOK_LABELS]
+    colours = [list(BOOK_RGBA)] + [list(_shade(BOOK_RGBA))] * len(BOOK_LABELS)
+    try:
+        col = p.createCollisionShape(p.GEOM_BOX, halfExtents=list(BOOK_HALF), physicsClientId=cid)
+        vis = p.createVisualShapeArray(
+            shapeTypes=[p.GEOM_BOX] * len(halves), halfExtents=halves, rgbaColors=colours,
+            visualFramePositions=centres, physicsClientId=cid,
+        )
+        body = int(p.createMultiBody(
+            baseMass=BOOK_MASS, baseCollisionShapeIndex=col, baseVisualShapeIndex=vis,
+            basePosition=pos.tolist(), baseOrientation=quat.tolist(), physicsClientId=cid,
+        ))
+    except Exception as exc:
+        raise SimulationError(f"PyBullet could not create the book: {exc}") from exc
+    p.changeDynamics(body, -1, lateralFriction=1.5, spinningFriction=0.1, physicsClientId=cid)
+    return body
