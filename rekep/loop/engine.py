@@ -2,9 +2,8 @@
 
 Every tick of ``1 / hz`` robot seconds: observe (only as often as the tracker needs images),
 track the keypoints, update the held-object model, let the stage machine check path
-constraints (backtrack) and the measured sub-goal (advance / act), re-solve the current
-stage warm (:func:`rekep.planner.plan_stage` from the previous sub-goal and the current
-joints), and stream the next target to the robot as joint targets; then
+constraints (backtrack) and the measured sub-goal (advance / act), re-solve the stage warm
+(:func:`rekep.planner.plan_stage`), and stream the next target as joint targets; then
 :meth:`~rekep.loop.robot_interface.LoopRobot.advance` lets robot time pass (the simulator
 steps its physics there). A solution with ``feasible=False`` is never executed (the arm
 holds its last target and the tick is counted); a solver exception inside a tick, or a hand
