@@ -72,12 +72,16 @@ MAX_BOX_PARTS = 16
 """PyBullet crashes the process (no Python error) on shape arrays of more parts."""
 
 
-def box_part_shapes(parts: Sequence[BoxPart], client: int) -> tuple[int, int]:
-    """PyBullet (collision, visual) shape arrays of box ``parts`` in one frame; raises
-    PyBullet's own error (callers wrap it)."""
-    if len(parts) > MAX_BOX_PARTS:
+def box_part_shapes(parts: Sequence[BoxPart], client: int,
+                    look: Sequence[BoxPart] | None = None) -> tuple[int, int]:  # fmt: skip
+    """PyBullet (collision, visual) shape arrays of box ``parts`` in one frame, the visual
+    one drawn from ``look`` when given (drawn only: labels, bands); raises PyBullet's own
+    error (callers wrap it)."""
+    drawn = parts if look is None else look
+    count = max(len(parts), len(drawn))
+    if count > MAX_BOX_PARTS:
         raise SimulationError(
-            f"a body can have at most {MAX_BOX_PARTS} box parts, got {len(parts)}; "
+            f"a body can have at most {MAX_BOX_PARTS} box parts, got {count}; "
             "split it into several bodies"
         )
     col = p.createCollisionShapeArray(
@@ -88,11 +92,11 @@ def box_part_shapes(parts: Sequence[BoxPart], client: int) -> tuple[int, int]:
         physicsClientId=client,
     )
     vis = p.createVisualShapeArray(
-        shapeTypes=[p.GEOM_BOX] * len(parts),
-        halfExtents=[list(pt.half_extents) for pt in parts],
-        rgbaColors=[list(pt.rgba) for pt in parts],
-        visualFramePositions=[list(pt.position) for pt in parts],
-        visualFrameOrientations=[list(pt.quat) for pt in parts],
+        shapeTypes=[p.GEOM_BOX] * len(drawn),
+        halfExtents=[list(pt.half_extents) for pt in drawn],
+        rgbaColors=[list(pt.rgba) for pt in drawn],
+        visualFramePositions=[list(pt.position) for pt in drawn],
+        visualFrameOrientations=[list(pt.quat) for pt in drawn],
         physicsClientId=client,
     )
     return int(col), int(vis)
@@ -226,11 +230,13 @@ class SimWorld:
         lateral_friction: float = 1.0,
         spinning_friction: float = 0.001,
         rolling_friction: float = 0.0,
+        look: Sequence[BoxPart] | None = None,
     ) -> int:
         """Add a rigid body made of box parts; returns its body unique id.
 
         The body frame is the frame the parts' positions are expressed in; its inertia is
-        computed by PyBullet from the compound shape with uniform density.
+        computed by PyBullet from the compound shape with uniform density. ``look``: boxes
+        drawn instead of ``parts`` (colour bands, labels) that do not collide.
         """
         self._check_open()
         if not parts:
@@ -240,7 +246,7 @@ class SimWorld:
         cid = self.client
         pos, quat = pos_quat_from_pose(as_pose(T_world_body, "T_world_body"))
         try:
-            col, vis = box_part_shapes(parts, cid)
+            col, vis = box_part_shapes(parts, cid, look)
             body = int(
                 p.createMultiBody(
                     baseMass=mass, baseCollisionShapeIndex=col, baseVisualShapeIndex=vis,

@@ -50,15 +50,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rekep.availability import require
-from rekep.errors import SimulationError
-from rekep.poses import make_pose, pos_quat_from_pose, transform_points
+from rekep.poses import make_pose, transform_points
 from rekep.sim.camera import Camera, look_at
 from rekep.sim.tasks.base import Task, TaskOutcome
 from rekep.sim.tasks.placement import open_box_parts, sample_apart, yaw_pose
 from rekep.sim.world import BoxPart, SimWorld
-
-p = require("pybullet", "simulation")
 
 PEN_HALF = (0.07, 0.012, 0.012)
 """Pen half sizes, metres; the tip is the +x end of the pen frame."""
@@ -303,25 +299,10 @@ class PenUpright(Task):
 def _add_pen(world: SimWorld, T_world_pen: NDArray[np.float64]) -> int:
     """The pen: one box collision shape, its look made of :data:`PEN_BANDS`; returns its
     body id."""
-    pos, quat = pos_quat_from_pose(T_world_pen)
-    cid = world.client
-    halves = [[(b - a) / 2, PEN_HALF[1], PEN_HALF[2]] for a, b, _ in PEN_BANDS]
-    centres = [[(a + b) / 2, 0.0, 0.0] for a, b, _ in PEN_BANDS]
-    try:
-        col = p.createCollisionShape(p.GEOM_BOX, halfExtents=list(PEN_HALF), physicsClientId=cid)
-        vis = p.createVisualShapeArray(
-            shapeTypes=[p.GEOM_BOX] * len(PEN_BANDS), halfExtents=halves,
-            rgbaColors=[list(rgba) for _, _, rgba in PEN_BANDS],
-            visualFramePositions=centres, physicsClientId=cid,
-        )
-        body = int(p.createMultiBody(
-            baseMass=PEN_MASS, baseCollisionShapeIndex=col, baseVisualShapeIndex=vis,
-            basePosition=pos.tolist(), baseOrientation=quat.tolist(), physicsClientId=cid,
-        ))
-    except Exception as exc:
-        raise SimulationError(f"PyBullet could not create the pen: {exc}") from exc
-    p.changeDynamics(body, -1, lateralFriction=1.5, spinningFriction=0.1, physicsClientId=cid)
-    return body
+    bands = [BoxPart(((b - a) / 2, PEN_HALF[1], PEN_HALF[2]), ((a + b) / 2, 0.0, 0.0),
+                     rgba=rgba) for a, b, rgba in PEN_BANDS]  # fmt: skip
+    return world.add_compound([BoxPart(PEN_HALF)], T_world_pen, mass=PEN_MASS, look=bands,
+                              lateral_friction=1.5, spinning_friction=0.1)  # fmt: skip
 
 
 def _corner_marks() -> list[BoxPart]:

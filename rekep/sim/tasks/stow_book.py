@@ -41,15 +41,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rekep.availability import require
-from rekep.errors import SimulationError
-from rekep.poses import make_pose, pos_quat_from_pose, transform_points
+from rekep.poses import make_pose, transform_points
 from rekep.sim.camera import Camera, look_at
 from rekep.sim.tasks.base import Task, TaskOutcome
 from rekep.sim.tasks.placement import sample_apart, tilt_rad, yaw_pose
 from rekep.sim.world import BoxPart, SimWorld
-
-p = require("pybullet", "simulation")
 
 BOOK_HALF = (0.015, 0.075, 0.10)
 """Book half sizes (thickness, length, height), metres; frame origin at its centre."""
@@ -266,24 +262,11 @@ def _shade(rgba: tuple[float, float, float, float]) -> tuple[float, float, float
 def _add_book(world: SimWorld, T_world_book: NDArray[np.float64]) -> int:
     """The red book: one box collision shape, drawn with the :data:`BOOK_LABELS` on its top
     edge; returns its body id."""
-    pos, quat = pos_quat_from_pose(T_world_book)
-    cid = world.client
     z = BOOK_HALF[2] + LABEL_PROUD / 2
-    halves = [list(BOOK_HALF)] + [[BOOK_LABEL_HALF_WIDTH, h, LABEL_PROUD / 2]
-                                  for _, h in BOOK_LABELS]
-    centres = [[0.0, 0.0, 0.0]] + [[0.0, y, z] for y, _ in BOOK_LABELS]
-    colours = [list(BOOK_RGBA)] + [list(_shade(BOOK_RGBA))] * len(BOOK_LABELS)
-    try:
-        col = p.createCollisionShape(p.GEOM_BOX, halfExtents=list(BOOK_HALF), physicsClientId=cid)
-        vis = p.createVisualShapeArray(
-            shapeTypes=[p.GEOM_BOX] * len(halves), halfExtents=halves, rgbaColors=colours,
-            visualFramePositions=centres, physicsClientId=cid,
-        )
-        body = int(p.createMultiBody(
-            baseMass=BOOK_MASS, baseCollisionShapeIndex=col, baseVisualShapeIndex=vis,
-            basePosition=pos.tolist(), baseOrientation=quat.tolist(), physicsClientId=cid,
-        ))
-    except Exception as exc:
-        raise SimulationError(f"PyBullet could not create the book: {exc}") from exc
-    p.changeDynamics(body, -1, lateralFriction=1.5, spinningFriction=0.1, physicsClientId=cid)
-    return body
+    labels = [BoxPart((BOOK_LABEL_HALF_WIDTH, h, LABEL_PROUD / 2), (0.0, y, z),
+                      rgba=_shade(BOOK_RGBA)) for y, h in BOOK_LABELS]  # fmt: skip
+    return world.add_compound(
+        [BoxPart(BOOK_HALF)], T_world_book, mass=BOOK_MASS,
+        look=[BoxPart(BOOK_HALF, rgba=BOOK_RGBA), *labels], lateral_friction=1.5,
+        spinning_friction=0.1,
+    )
