@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from rekep.episode import PANDA_WORKSPACE
 from rekep.errors import ConfigurationError, KeypointError
@@ -114,6 +116,40 @@ def disturbance_schedule(config: ClosedLoopConfig, supported: tuple[str, ...],
     return DisturbanceSchedule(kind, stage, delay, seed=config.seed)
 
 
+def disturbance_hook(
+    task: Any, schedule: Any, fired: list[dict[str, Any]],
+    on_fire: Callable[[int, str], None] | None = None,
+) -> Callable[[int, float], None] | None:
+    """The loop's ``on_tick(stage, time_s)`` that fires ``schedule`` on ``task`` (None when
+    nothing is scheduled); each fired disturbance is appended to ``fired`` (kind, stage,
+    time_s, displacement_m) and reported to ``on_fire(stage, kind)``."""
+    if schedule is None:
+        return None
+    trigger = task.arm_disturbance(schedule)
+
+    def on_tick(stage: int, time_s: float) -> None:
+        event = trigger.maybe_fire(stage, time_s)
+        if event is not None:
+            logger.info("disturbance %s fired at stage %d", schedule.kind, stage)
+            fired.append({"kind": schedule.kind, "stage": stage, "time_s": time_s,
+                          "displacement_m": float(event.displacement_m)})  # fmt: skip
+            if on_fire is not None:
+                on_fire(stage, schedule.kind)
+
+    return on_tick
+
+
+def object_clouds(
+    observation: Any, segmentation: NDArray[np.int_], object_ids: NDArray[np.int_]
+) -> tuple[dict[int, NDArray[np.float64]], dict[int, NDArray[np.bool_]]]:
+    """Per object id of the keypoints: its observed (N, 3) world points (finite only) and
+    its (H, W) mask in the first observation (the proposal's masks)."""
+    cloud = observation.points_world()
+    finite = np.all(np.isfinite(cloud), axis=-1)
+    clouds = {int(o): cloud[(segmentation == o) & finite] for o in set(object_ids.tolist())}
+    return clouds, {oid: segmentation == oid for oid in clouds}
+
+
 def run_closed_loop_episode(
     config: ClosedLoopConfig,
     *,
@@ -173,22 +209,9 @@ def run_closed_loop_episode(
         program = load_program(program_text, num_keypoints=len(keypoints))
         schedule = disturbance_schedule(config, tuple(task.disturbances()), program.num_stages)
         fired: list[dict[str, Any]] = []
-        on_tick = None
-        if schedule is not None:
-            trigger = task.arm_disturbance(schedule)
-
-            def on_tick(stage: int, time_s: float) -> None:
-                event = trigger.maybe_fire(stage, time_s)
-                if event is not None:
-                    fired.append({"kind": schedule.kind, "stage": stage, "time_s": time_s,
-                                  "displacement_m": float(event.displacement_m)})  # fmt: skip
-                    rec.log_stage(stage, f"disturbance: {schedule.kind}")
-        cloud = rgbd.points_world()
-        clouds = {
-            int(oid): cloud[(segmentation == oid) & np.all(np.isfinite(cloud), axis=-1)]
-            for oid in set(keypoints.object_ids.tolist())
-        }
-        masks = {oid: segmentation == oid for oid in clouds}  # the proposal's masks
+        on_tick = disturbance_hook(task, schedule, fired,
+                                   lambda stage, kind: rec.log_stage(stage, f"disturbance: {kind}"))
+        clouds, masks = object_clouds(rgbd, segmentation, keypoints.object_ids)
         tracker = make_loop_tracker(config.tracker, world, keypoints, masks)
         loop = ClosedLoop(SimRobot(panda, camera), tracker, program, keypoints,
                           config.loop_config(), clouds, recorder=rec, on_tick=on_tick)

@@ -14,8 +14,6 @@ import logging
 import time
 from typing import Any
 
-import numpy as np
-
 from rekep.errors import ConfigurationError, KeypointError
 from rekep.loop.bimanual.config import BimanualClosedLoopConfig
 from rekep.loop.bimanual.result import BimanualLoopResult
@@ -59,7 +57,7 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
     """
     from rekep.loop.bimanual.arms import SimArmPair
     from rekep.loop.bimanual.engine import BimanualClosedLoop
-    from rekep.loop.episode import make_loop_tracker
+    from rekep.loop.episode import disturbance_hook, make_loop_tracker, object_clouds
     from rekep.program import load_program
     from rekep.sim import GRASP_MODE, SimWorld, get_task_class
     from rekep.sim.bimanual_world import add_two_pandas
@@ -92,21 +90,8 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
                                bimanual=True)  # fmt: skip
         schedule = bimanual_disturbance(config, tuple(task.disturbances()), program.num_stages)
         fired: list[dict[str, Any]] = []
-        on_tick = None
-        if schedule is not None:
-            trigger = task.arm_disturbance(schedule)
-
-            def on_tick(stage: int, time_s: float) -> None:
-                event = trigger.maybe_fire(stage, time_s)
-                if event is not None:
-                    logger.info("disturbance %s fired at stage %d", schedule.kind, stage)
-                    fired.append({"kind": schedule.kind, "stage": stage, "time_s": time_s,
-                                  "displacement_m": float(event.displacement_m)})  # fmt: skip
-        cloud = rgbd.points_world()
-        finite = np.all(np.isfinite(cloud), axis=-1)
-        clouds = {int(o): cloud[(segmentation == o) & finite]
-                  for o in set(keypoints.object_ids.tolist())}  # fmt: skip
-        masks = {oid: segmentation == oid for oid in clouds}
+        on_tick = disturbance_hook(task, schedule, fired)
+        clouds, masks = object_clouds(rgbd, segmentation, keypoints.object_ids)
         tracker = make_loop_tracker(config.tracker, world, keypoints, masks)
         loop = BimanualClosedLoop(SimArmPair(pandas, camera), tracker, program, keypoints,
                                   config.loop, clouds, on_tick=on_tick, rng_seed=config.seed)
