@@ -9,6 +9,7 @@ to backtrack) and live in :mod:`rekep.loop.stage_machine` and
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,6 +148,11 @@ class StageBook:
                              f"more than {self.config.max_backtracks} backtracks", time_s)
         self._recover_to = max(self._recover_to, self.stage)
         return None
+
+    def _latest_stage_where(self, ok: Callable[[int], bool]) -> int:
+        """The latest stage before the current one for which ``ok(number)`` (1 at worst):
+        where a backtrack goes."""
+        return next((j for j in range(self.stage - 1, 0, -1) if ok(j)), 1)
 
     def _backtrack_to(self, target: int, time_s: float, path_cost: float) -> Verdict:
         why = f"stage {self.stage} path cost {path_cost:.3f} > {self.config.path_tolerance}"

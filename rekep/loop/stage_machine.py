@@ -114,11 +114,6 @@ class StageMachine(StageBook):
         failed = self._start_backtrack(t)
         if failed:
             return failed
-        target = 1
-        for j in range(self.stage - 1, 0, -1):
-            if _max_cost(self.program.stages[j - 1].path_constraints, obs) <= (
-                self.config.path_tolerance
-            ):
-                target = j
-                break
+        target = self._latest_stage_where(lambda j: _max_cost(
+            self.program.stages[j - 1].path_constraints, obs) <= self.config.path_tolerance)
         return self._backtrack_to(target, t, path_cost)

@@ -147,13 +147,11 @@ class BimanualStageMachine(StageBook):
         failed = self._start_backtrack(t)
         if failed:
             return failed
-        target = 1
-        for j in range(self.stage - 1, 0, -1):
+        def resumable(j: int) -> bool:  # its holds are held and its path constraints hold
             fns = self.program.stages[j - 1].path_constraints
-            if not entry_holds(self.program, j) <= set(held):
-                continue
-            if max_cost(fns, ee, positions, held) <= self.config.path_tolerance:
-                target = j
-                break
+            return entry_holds(self.program, j) <= set(held) and (
+                max_cost(fns, ee, positions, held) <= self.config.path_tolerance)
+
+        target = self._latest_stage_where(resumable)
         self._held_for = 0
         return self._backtrack_to(target, t, path_cost)
