@@ -163,12 +163,13 @@ class ClosedLoop:
             if index % RECORD_FRAME_EVERY == 0 and is_recording(self.recorder):
                 self.recorder.set_time(t)
                 self.recorder.log_observation(observation)
-        t_track = time.perf_counter()
+        t_track, T = time.perf_counter(), robot.hand_pose()
+        if hasattr(self.tracker, "hold"):  # where the hand carries what it holds
+            self.tracker.hold(self.held.held, self.held.predicted(T))
         if observation is not None or not self.tracker.needs_images or self._track is None:
             self._track = self.tracker.update(observation, t)
         track = self._track
         self.stats.add("tracking", time.perf_counter() - t_track)
-        T = robot.hand_pose()
         was_held = self.held.held
         self.held.update(T, track.positions, track.visible, robot.gripper_width())
         if was_held and not self.held.holding:  # the object left the hand: find it again

@@ -6,10 +6,13 @@ keypoints within ``radius_m`` of the grasp point. Their positions are stored in 
 frame at the moment of the grasp. Every tick the hold is verified:
 
 * by the gripper width (closed to nothing: the object is gone), and
-* by the held keypoints following the hand: the tracked positions of the visible held
+* by the held keypoints following the hand: the tracked positions of the reliable held
   keypoints must stay within ``follow_tolerance_m`` of where the hand carries them; after
   ``lost_ticks`` consecutive ticks in which fewer than a quarter of them are within it, the
-  hold is cleared (knocked out, slipped).
+  hold is cleared (knocked out, slipped). Reliable: visible and not within
+  :data:`HAND_RADIUS_M` of the hand's axis (the hand covers those and drags image tracks
+  along); with fewer than :data:`MIN_RELIABLE` of them the gripper width alone decides (a
+  small object's tracks all sit under the fingers and slide off as the hand moves).
 
 Release clears it. Works the same on a real robot: it needs only the hand pose, the gripper
 width and tracked keypoints.
@@ -34,6 +37,26 @@ logger = logging.getLogger(__name__)
 FOLLOWING_QUANTILE = 0.25
 """The hold is lost when this quantile of the visible held keypoints' errors is beyond
 ``follow_tolerance_m`` (i.e. fewer than a quarter still follow the hand)."""
+
+
+HAND_RADIUS_M = 0.06
+"""Keypoints closer than this to a hand's axis are covered by it, metres."""
+HAND_LENGTH_M = 0.12
+"""Length of a hand's axis from the TCP back along the approach direction, metres."""
+MIN_RELIABLE = 2
+"""Reliable held keypoints needed before their tracks may clear or doubt a hold."""
+
+
+def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
+    """(K,) True for the (K, 3) ``points`` within :data:`HAND_RADIUS_M` of any hand's axis
+    (``T`` (N, 4, 4) TCP poses)."""
+    covered = np.zeros(len(points), dtype=bool)
+    for pose in T:
+        tip, back = pose[:3, 3], pose[:3, 3] - HAND_LENGTH_M * pose[:3, 2]
+        seg = back - tip
+        s = np.clip((points - tip) @ seg / float(seg @ seg), 0.0, 1.0)
+        covered |= np.linalg.norm(points - (tip + s[:, None] * seg), axis=1) < HAND_RADIUS_M
+    return covered
 
 
 @dataclass(frozen=True)
@@ -128,8 +151,9 @@ class HeldObjectModel:
             self.release(f"gripper closed to {gripper_width * 1000:.1f} mm: nothing held")
             return False
         idx = list(self._held)
-        seen = np.asarray(visible, dtype=bool)[idx]
-        if seen.any():
+        covered = under_hands(T_world_tcp[None], positions[idx])
+        seen = np.asarray(visible, dtype=bool)[idx] & ~covered
+        if seen.sum() >= MIN_RELIABLE:
             error = np.linalg.norm(self.predicted(T_world_tcp) - positions[idx], axis=1)[seen]
             # the hand hides some held keypoints (a top-down grasp covers the top face) and
             # their tracks may drift; the object has left only when nearly none follow

@@ -134,6 +134,7 @@ class FlowTracker:
         groups = point_groups if point_groups is not None else self._groups_arg
         masks = group_masks if group_masks is not None else self._masks_arg
         self._ref, self._last_wide = pts.copy(), dict[int, int]()
+        self._carried: dict[int, NDArray[np.float64]] = {}  # held keypoint -> hand's position
         self._groups, self._members, self._templates = group_templates(
             observation, groups, pts, masks or {}, self.config.wide, self.config.wide_redetect
         )
@@ -173,6 +174,17 @@ class FlowTracker:
         hidden[hidden] = hidden_behind_surface(observation, self._pos[hidden], margin_m=tol)
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden)
 
+    def hold(self, indices: Sequence[int], carried: ArrayLike | None = None) -> None:
+        """The loop says keypoints ``indices`` are in a hand, which carries them to
+        ``carried`` ((len(indices), 3) world positions) this update; empty: nothing held.
+        An automatic whole-object detection of a held object is kept only when it agrees with
+        the hand (``held_agreement_m``): the search keeps table-top heights and can match a
+        lifted, turned object flipped at its old place. :meth:`redetect` is not restricted."""
+        pts = np.zeros((0, 3)) if carried is None else np.asarray(carried, dtype=np.float64)
+        if pts.shape != (len(indices), 3):
+            raise TrackingError(f"hold: carried must be ({len(indices)}, 3), got {pts.shape}")
+        self._carried = {int(k): p for k, p in zip(indices, pts, strict=True)}
+
     def redetect(self, observation: RGBD, indices: Sequence[int] | None = None, *,
                  stale: bool = False, time_s: float = 0.0) -> TrackResult:  # fmt: skip
         """Search the objects of keypoints ``indices`` (default: all) in ``observation`` now,
@@ -185,27 +197,30 @@ class FlowTracker:
         wanted = range(len(self._pos)) if indices is None else [int(i) for i in indices]
         groups = {int(self._groups[k]) for k in wanted if self._groups[k] in self._members}
         for g in sorted(groups):
-            if not self._wide(g, gray, observation) and stale:
+            if not self._wide(g, gray, observation, asked=True) and stale:
                 self._forget(self._members[g])
         if stale:
             self._forget(np.array([k for k in wanted if self._groups[k] not in groups], int))
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
 
     # ------------------------------------------------------------------ whole objects
-    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD) -> bool:
-        """Search object ``g`` around its members' last positions; True when found."""
+    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD, asked: bool = False) -> bool:
+        """Search object ``g`` around its members' last positions; True when found.
+        Unless ``asked``, a held object's detection must agree with its hand (:meth:`hold`)."""
         self._last_wide[g] = self._updates
         members = self._members[g]
         near = np.median(self._pos[members, :2], axis=0)
-        kept = members[self._vis[members]]
+        held = [] if asked else [k for k in members if int(k) in self._carried]
+        kept = np.array(held, dtype=np.intp) if held else members[self._vis[members]]
+        expected = np.array([self._carried[int(k)] for k in held]) if held else self._pos[kept]
 
-        def disagreement(T: NDArray[np.float64]) -> float:  # with the still-tracked points
+        def disagreement(T: NDArray[np.float64]) -> float:  # with the hand or tracked points
             moved = self._ref[kept] @ T[:3, :3].T + T[:3, 3]
-            return float(np.median(np.linalg.norm(moved - self._pos[kept], axis=1)))
+            return float(np.median(np.linalg.norm(moved - expected, axis=1)))
 
         found: Detection | None = find_object(obs, self._templates[g], self.config.wide, near,
                                               disagreement if len(kept) else None)  # fmt: skip
-        if found is None:
+        if found is None or (held and disagreement(found.T) > self.config.held_agreement_m):
             return False
         pos = self._ref[members] @ found.T[:3, :3].T + found.T[:3, 3]
         pix = obs.project(pos).astype(np.float32)

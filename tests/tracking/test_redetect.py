@@ -18,6 +18,7 @@ from rekep.observation import RGBD
 from rekep.poses import make_pose, transform_points
 from rekep.sim import Camera, SimWorld, look_at
 from rekep.tracking import FlowTracker
+from rekep.tracking.base import TrackingError
 from rekep.tracking.redetect import RedetectConfig, agreement, find_object, make_template
 from rekep.tracking.rigid import kabsch
 
@@ -61,6 +62,26 @@ def test_flow_tracker_finds_a_block_that_jumped(
     assert res.visible.mean() >= 0.5, f"only {res.visible.sum()} points visible after the jump"
     error = np.linalg.norm(res.positions - truth1, axis=1)
     assert error.max() < 0.01, f"errors {np.round(error, 4)} m"
+
+
+def test_held_object_detection_must_agree_with_the_hand(
+    world: tuple[SimWorld, int, Camera],
+) -> None:
+    obs0, mask, truth0 = render(world, START)
+    obs1, _, truth1 = render(world, jumped(*JUMPS[0]))
+    everything = list(range(len(truth0)))
+    for carried, kept in ((truth1, True), (truth0, False)):  # the hand went along / stayed
+        tracker = FlowTracker(point_groups=np.zeros(len(truth0), dtype=int),
+                              group_masks={0: mask}, wide_every=1)  # fmt: skip
+        tracker.start(obs0, truth0, 0.0)
+        tracker.hold(everything, carried)
+        res = tracker.update(obs1, 0.05)
+        moved = np.linalg.norm(res.positions - truth1, axis=1).max() < 0.01
+        assert moved == kept, f"carried {'along' if kept else 'at the start'}: moved={moved}"
+    asked = tracker.redetect(obs1, [0], time_s=0.05)  # an explicit search is not restricted
+    assert np.linalg.norm(asked.positions - truth1, axis=1).max() < 0.01
+    with pytest.raises(TrackingError):
+        tracker.hold([0, 1], truth0[:1])
 
 
 def test_stale_redetect_of_a_vanished_object_marks_it_lost(

@@ -123,12 +123,14 @@ class BimanualClosedLoop:
             self._observation = arms.observe()
             self.stats.add("observe", time.perf_counter() - t_obs)
             start += time.perf_counter() - t_obs  # rendering is not planner + tracker time
-        t_track = time.perf_counter()
+        t_track, T, widths = time.perf_counter(), arms.hand_poses(), arms.gripper_widths()
+        if hasattr(self.tracker, "hold") and self._track is not None:  # where hands carry them
+            carried = list(self.holds.held)
+            self.tracker.hold(carried, self.holds.carried(T, self._track.positions)[carried])
         if self._observation is not None or not self.tracker.needs_images or self._track is None:
             self._track = self.tracker.update(self._observation, t)
         track = self._track
         self.stats.add("tracking", time.perf_counter() - t_track)
-        T, widths = arms.hand_poses(), arms.gripper_widths()
         for arm, indices in self.holds.update(T, track.positions, track.visible, widths):
             logger.info("the %s hand lost its hold of %s", ("left", "right")[arm], list(indices))
             track = self._redetect(indices, t, stale=True)

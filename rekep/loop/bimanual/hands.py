@@ -6,12 +6,12 @@ from simulator objects). An object held with both hands is in both sets; for the
 keypoints move with the left hand (see :mod:`solvers.bimanual_problem`).
 
 Tracks under a hand are unreliable (the hand covers them and drags image trackers along), so
-a keypoint tracked within ``HAND_RADIUS_M`` of either hand's axis (TCP to ``HAND_LENGTH_M``
-back along the approach) counts as unseen for verifying a hold (which needs at least
-``MIN_RELIABLE`` reliable held keypoints, else the gripper width alone decides). Held
-keypoints are where the holding hand carries them (their offsets in the hand's TCP frame are
-fixed at the grasp, from the keypoints measured before the hand covered them): image tracks
-of a moving, partly covered object slide along plain surfaces, a firm grasp does not.
+a keypoint tracked within ``held_model.HAND_RADIUS_M`` of either hand's axis counts as unseen
+for verifying a hold (which needs at least ``MIN_RELIABLE`` reliable held keypoints, else the
+gripper width alone decides). Held keypoints are where the holding hand carries them (their
+offsets in the hand's TCP frame are fixed at the grasp, from the keypoints measured before
+the hand covered them): image tracks of a moving, partly covered object slide along plain
+surfaces, a firm grasp does not.
 """
 
 from __future__ import annotations
@@ -20,31 +20,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rekep.keypoint_set import Keypoints
-from rekep.loop.held_model import FOLLOWING_QUANTILE, HeldModelConfig, HeldObjectModel
+from rekep.loop.held_model import (
+    FOLLOWING_QUANTILE,
+    MIN_RELIABLE,
+    HeldModelConfig,
+    HeldObjectModel,
+    under_hands,
+)
 from rekep.poses import invert_pose, transform_points
 
 FloatArray = NDArray[np.float64]
-HAND_RADIUS_M = 0.06
-"""Keypoints closer than this to a hand's axis are covered by it, metres."""
-HAND_LENGTH_M = 0.12
-"""Length of a hand's axis from the TCP back along the approach direction, metres."""
-MIN_RELIABLE = 2
-"""Reliable held keypoints needed before their tracks may clear or doubt a hold."""
 CLOSING_M = 0.001
 """A holding gripper whose width shrank more than this since the last tick is losing its
 object (a firm hold keeps its width; fingers squeezing on nothing close), metres."""
-
-
-def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
-    """(K,) True for the (K, 3) ``points`` within :data:`HAND_RADIUS_M` of either hand's axis
-    (``T`` (2, 4, 4) TCP poses)."""
-    covered = np.zeros(len(points), dtype=bool)
-    for pose in T:
-        tip, back = pose[:3, 3], pose[:3, 3] - HAND_LENGTH_M * pose[:3, 2]
-        seg = back - tip
-        s = np.clip((points - tip) @ seg / float(seg @ seg), 0.0, 1.0)
-        covered |= np.linalg.norm(points - (tip + s[:, None] * seg), axis=1) < HAND_RADIUS_M
-    return covered
 
 
 class HandHolds:
@@ -115,7 +103,7 @@ class HandHolds:
                 lost.append((arm, before))
         return lost
 
-    def _carried(self, T: FloatArray, positions: FloatArray) -> FloatArray:
+    def carried(self, T: FloatArray, positions: FloatArray) -> FloatArray:
         """``positions`` with held keypoints where their hands carry them."""
         out = np.array(positions, dtype=np.float64)
         for arm in (1, 0):
@@ -131,7 +119,7 @@ class HandHolds:
         or, with ``track_check``, while its reliable keypoints stop following the hand (the
         loop neither advances nor acts until :meth:`update` confirms or clears the hold)."""
         tracked = np.asarray(positions, dtype=np.float64)
-        carried = self._carried(T, tracked)
+        carried = self.carried(T, tracked)
         ok = self.reliable(T, tracked, visible)
         self.doubtful = False
         for arm in (1, 0):
