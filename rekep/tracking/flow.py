@@ -165,6 +165,8 @@ class FlowTracker:
         self._updates += 1
         if self.config.wide_redetect:
             for g, members in self._members.items():
+                if self._lifted(g):  # carried above the heights the search keeps
+                    continue
                 since = self._updates - self._last_wide.get(g, -10**9)
                 lost = (~self._vis[members]).mean() > 0.5
                 if (lost and since >= min(3, self.config.wide_every)) or (  # lost: every 3
@@ -179,7 +181,8 @@ class FlowTracker:
         ``carried`` ((len(indices), 3) world positions) this update; empty: nothing held.
         An automatic whole-object detection of a held object is kept only when it agrees with
         the hand (``held_agreement_m``): the search keeps table-top heights and can match a
-        lifted, turned object flipped at its old place. :meth:`redetect` is not restricted."""
+        lifted, turned object flipped at its old place, so none is tried while the hand
+        carries the object above those heights. :meth:`redetect` is not restricted."""
         pts = np.zeros((0, 3)) if carried is None else np.asarray(carried, dtype=np.float64)
         if pts.shape != (len(indices), 3):
             raise TrackingError(f"hold: carried must be ({len(indices)}, 3), got {pts.shape}")
@@ -235,6 +238,15 @@ class FlowTracker:
         logger.info("flow tracker: object %d re-detected (NCC %.2f, yaw %.0f deg)", g,
                     found.score, found.yaw_deg)  # fmt: skip
         return True
+
+    def _lifted(self, g: int) -> bool:
+        """Whether a hand carries object ``g`` too high above (or below) its start for any
+        table-height detection to agree with the hand (the search would be wasted)."""
+        held = [int(k) for k in self._members[g] if int(k) in self._carried]
+        if not held:
+            return False
+        rise = np.median([self._carried[k][2] - self._ref[k, 2] for k in held])
+        return bool(abs(rise) > self.config.wide.z_margin_m + self.config.held_agreement_m)
 
     def _doubtful(self, g: int, obs: RGBD) -> bool:
         seen = self._members[g][self._vis[self._members[g]]]

@@ -18,6 +18,7 @@ from rekep.observation import RGBD
 from rekep.poses import make_pose, transform_points
 from rekep.sim import Camera, SimWorld, look_at
 from rekep.tracking import FlowTracker
+from rekep.tracking import flow as flow_module
 from rekep.tracking.base import TrackingError
 from rekep.tracking.redetect import RedetectConfig, agreement, find_object, make_template
 from rekep.tracking.rigid import kabsch
@@ -82,6 +83,24 @@ def test_held_object_detection_must_agree_with_the_hand(
     assert np.linalg.norm(asked.positions - truth1, axis=1).max() < 0.01
     with pytest.raises(TrackingError):
         tracker.hold([0, 1], truth0[:1])
+
+
+def test_no_search_for_a_held_object_carried_high(
+    world: tuple[SimWorld, int, Camera], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    obs0, mask, truth0 = render(world, START)
+    obs1, _, _ = render(world, jumped(*JUMPS[0]))
+    searches = []
+    monkeypatch.setattr(flow_module, "find_object", lambda *a, **k: searches.append(1))
+    tracker = FlowTracker(point_groups=np.zeros(len(truth0), dtype=int),
+                          group_masks={0: mask}, wide_every=1)  # fmt: skip
+    tracker.start(obs0, truth0, 0.0)
+    tracker.hold(list(range(len(truth0))), truth0 + [0.0, 0.0, 0.10])  # lifted 10 cm
+    tracker.update(obs1, 0.05)
+    assert searches == []
+    tracker.hold([], None)  # put down: searched again
+    tracker.update(obs1, 0.10)
+    assert searches
 
 
 def test_stale_redetect_of_a_vanished_object_marks_it_lost(
