@@ -164,8 +164,8 @@ class ClosedLoop:
                 self.recorder.set_time(t)
                 self.recorder.log_observation(observation)
         t_track, T = time.perf_counter(), robot.hand_pose()
-        if hasattr(self.tracker, "hold"):  # where the hand carries what it holds
-            self.tracker.hold(self.held.held, self.held.predicted(T))
+        if hasattr(self.tracker, "hold"):  # no whole-object search of what the hand carries
+            self.tracker.hold(self.held.held)
         if observation is not None or not self.tracker.needs_images or self._track is None:
             self._track = self.tracker.update(observation, t)
         track = self._track

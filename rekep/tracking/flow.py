@@ -71,6 +71,8 @@ from rekep.tracking.redetect import (
 )
 
 logger = logging.getLogger(__name__)
+MAX_LOST_EVERY = 12
+"""Most updates between two automatic searches of a mostly lost object (see ``_wide``)."""
 
 
 class FlowTracker:
@@ -134,7 +136,8 @@ class FlowTracker:
         groups = point_groups if point_groups is not None else self._groups_arg
         masks = group_masks if group_masks is not None else self._masks_arg
         self._ref, self._last_wide = pts.copy(), dict[int, int]()
-        self._carried: dict[int, NDArray[np.float64]] = {}  # held keypoint -> hand's position
+        self._held_groups: set[int] = set()
+        self._lost_every: dict[int, int] = {}  # group -> updates between automatic searches
         self._groups, self._members, self._templates = group_templates(
             observation, groups, pts, masks or {}, self.config.wide, self.config.wide_redetect
         )
@@ -165,28 +168,26 @@ class FlowTracker:
         self._updates += 1
         if self.config.wide_redetect:
             for g, members in self._members.items():
-                if self._lifted(g):  # carried above the heights the search keeps
+                if g in self._held_groups:  # the hand carries it (see hold())
                     continue
                 since = self._updates - self._last_wide.get(g, -10**9)
                 lost = (~self._vis[members]).mean() > 0.5
-                if (lost and since >= min(3, self.config.wide_every)) or (  # lost: every 3
+                if (lost and since >= self._lost_every.get(g, min(3, self.config.wide_every))) or (
                         since >= self.config.wide_every and self._doubtful(g, observation)):
-                    self._wide(g, gray, observation)
+                    self._wide(g, gray, observation, asked=False)
         hidden, tol = ~self._vis, self.config.occlusion_tolerance_m  # lost and behind a surface:
         hidden[hidden] = hidden_behind_surface(observation, self._pos[hidden], margin_m=tol)
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden)
 
-    def hold(self, indices: Sequence[int], carried: ArrayLike | None = None) -> None:
-        """The loop says keypoints ``indices`` are in a hand, which carries them to
-        ``carried`` ((len(indices), 3) world positions) this update; empty: nothing held.
-        An automatic whole-object detection of a held object is kept only when it agrees with
-        the hand (``held_agreement_m``): the search keeps table-top heights and can match a
-        lifted, turned object flipped at its old place, so none is tried while the hand
-        carries the object above those heights. :meth:`redetect` is not restricted."""
-        pts = np.zeros((0, 3)) if carried is None else np.asarray(carried, dtype=np.float64)
-        if pts.shape != (len(indices), 3):
-            raise TrackingError(f"hold: carried must be ({len(indices)}, 3), got {pts.shape}")
-        self._carried = {int(k): p for k, p in zip(indices, pts, strict=True)}
+    def hold(self, indices: Sequence[int]) -> None:
+        """The loop says keypoints ``indices`` are in a hand (empty: nothing held). Their
+        objects get no automatic whole-object search while held: the hand carries them (the
+        loop fills their lost points from it), and the search, which keeps table-top heights,
+        can match a lifted, turned object flipped at its old place. :meth:`redetect` still
+        searches them when asked (the loop asks when an object leaves the hand)."""
+        if self._started:
+            groups = self._groups[[int(k) for k in indices]]
+            self._held_groups = {int(g) for g in groups} & set(self._members)
 
     def redetect(self, observation: RGBD, indices: Sequence[int] | None = None, *,
                  stale: bool = False, time_s: float = 0.0) -> TrackResult:  # fmt: skip
@@ -200,30 +201,37 @@ class FlowTracker:
         wanted = range(len(self._pos)) if indices is None else [int(i) for i in indices]
         groups = {int(self._groups[k]) for k in wanted if self._groups[k] in self._members}
         for g in sorted(groups):
-            if not self._wide(g, gray, observation, asked=True) and stale:
+            if not self._wide(g, gray, observation) and stale:
                 self._forget(self._members[g])
         if stale:
             self._forget(np.array([k for k in wanted if self._groups[k] not in groups], int))
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
 
     # ------------------------------------------------------------------ whole objects
-    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD, asked: bool = False) -> bool:
-        """Search object ``g`` around its members' last positions; True when found.
-        Unless ``asked``, a held object's detection must agree with its hand (:meth:`hold`)."""
+    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD, asked: bool = True) -> bool:
+        """Search object ``g`` around its members' last positions; True when found. An
+        automatic search (not ``asked``) of a mostly lost object that finds nothing, or finds
+        it where it was (static, covered), waits twice as long before the next one."""
         self._last_wide[g] = self._updates
         members = self._members[g]
         near = np.median(self._pos[members, :2], axis=0)
-        held = [] if asked else [k for k in members if int(k) in self._carried]
-        kept = np.array(held, dtype=np.intp) if held else members[self._vis[members]]
-        expected = np.array([self._carried[int(k)] for k in held]) if held else self._pos[kept]
+        kept = members[self._vis[members]]
 
-        def disagreement(T: NDArray[np.float64]) -> float:  # with the hand or tracked points
+        def disagreement(T: NDArray[np.float64]) -> float:  # with the still-tracked points
             moved = self._ref[kept] @ T[:3, :3].T + T[:3, 3]
-            return float(np.median(np.linalg.norm(moved - expected, axis=1)))
+            return float(np.median(np.linalg.norm(moved - self._pos[kept], axis=1)))
 
         found: Detection | None = find_object(obs, self._templates[g], self.config.wide, near,
                                               disagreement if len(kept) else None)  # fmt: skip
-        if found is None or (held and disagreement(found.T) > self.config.held_agreement_m):
+        if not asked:
+            shift = np.inf if found is None else np.median(np.linalg.norm(
+                self._ref[members] @ found.T[:3, :3].T + found.T[:3, 3] - self._pos[members],
+                axis=1))  # fmt: skip
+            every = self._lost_every.get(g, min(3, self.config.wide_every))
+            moved = bool(np.isfinite(shift) and shift > 2 * self.config.wide.inlier_m)
+            self._lost_every[g] = min(3, self.config.wide_every) if moved else min(
+                2 * every, MAX_LOST_EVERY)  # fmt: skip
+        if found is None:
             return False
         pos = self._ref[members] @ found.T[:3, :3].T + found.T[:3, 3]
         pix = obs.project(pos).astype(np.float32)
@@ -239,18 +247,9 @@ class FlowTracker:
                     found.score, found.yaw_deg)  # fmt: skip
         return True
 
-    def _lifted(self, g: int) -> bool:
-        """Whether a hand carries object ``g`` too high above (or below) its start for any
-        table-height detection to agree with the hand (the search would be wasted)."""
-        held = [int(k) for k in self._members[g] if int(k) in self._carried]
-        if not held:
-            return False
-        rise = np.median([self._carried[k][2] - self._ref[k, 2] for k in held])
-        return bool(abs(rise) > self.config.wide.z_margin_m + self.config.held_agreement_m)
-
     def _doubtful(self, g: int, obs: RGBD) -> bool:
         seen = self._members[g][self._vis[self._members[g]]]
-        return doubtful(obs, self._templates[g], self._ref[seen], self._pos[seen],
+        return len(seen) > 0 and doubtful(obs, self._templates[g], self._ref[seen], self._pos[seen],
                         self.config.wide)  # fmt: skip
 
     def _forget(self, idx: NDArray[np.intp]) -> None:

@@ -28,9 +28,6 @@ class FlowConfig:
             window radius, pixels. min_match_score: least NCC score accepted.
         wide_redetect / wide_every / wide: whole-object re-detection, updates between two
             automatic searches of a group, its settings (module docs).
-        held_agreement_m: an automatic whole-object detection of an object the loop says a
-            hand holds (:meth:`FlowTracker.hold`) is kept only when its points lie this close
-            (median) to where the hand carries them.
     """
 
     win_size: int = 21
@@ -50,15 +47,15 @@ class FlowConfig:
     wide_redetect: bool = True
     wide_every: int = 10
     wide: RedetectConfig = field(default_factory=RedetectConfig)
-    held_agreement_m: float = 0.03
 
     def __post_init__(self) -> None:
         if self.win_size < 5 or self.win_size % 2 == 0:
             raise TrackingError(f"win_size must be an odd number >= 5 px, got {self.win_size}")
         if not 0 <= self.max_level <= 6:
             raise TrackingError(f"max_level must be in 0..6, got {self.max_level}")
-        positive = ("fb_threshold_px", "depth_tolerance_m", "occlusion_tolerance_m",
-                    "neighbour_radius_m", "held_agreement_m")  # fmt: skip
+        positive = (
+            "fb_threshold_px", "depth_tolerance_m", "occlusion_tolerance_m", "neighbour_radius_m"
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise TrackingError(f"{name} must be > 0, got {getattr(self, name)}")

@@ -124,9 +124,8 @@ class BimanualClosedLoop:
             self.stats.add("observe", time.perf_counter() - t_obs)
             start += time.perf_counter() - t_obs  # rendering is not planner + tracker time
         t_track, T, widths = time.perf_counter(), arms.hand_poses(), arms.gripper_widths()
-        if hasattr(self.tracker, "hold") and self._track is not None:  # where hands carry them
-            carried = list(self.holds.held)
-            self.tracker.hold(carried, self.holds.carried(T, self._track.positions)[carried])
+        if hasattr(self.tracker, "hold"):  # no whole-object search of what the hands carry
+            self.tracker.hold(self.holds.held)
         if self._observation is not None or not self.tracker.needs_images or self._track is None:
             self._track = self.tracker.update(self._observation, t)
         track = self._track

@@ -103,7 +103,7 @@ class HandHolds:
                 lost.append((arm, before))
         return lost
 
-    def carried(self, T: FloatArray, positions: FloatArray) -> FloatArray:
+    def _carried(self, T: FloatArray, positions: FloatArray) -> FloatArray:
         """``positions`` with held keypoints where their hands carry them."""
         out = np.array(positions, dtype=np.float64)
         for arm in (1, 0):
@@ -119,7 +119,7 @@ class HandHolds:
         or, with ``track_check``, while its reliable keypoints stop following the hand (the
         loop neither advances nor acts until :meth:`update` confirms or clears the hold)."""
         tracked = np.asarray(positions, dtype=np.float64)
-        carried = self.carried(T, tracked)
+        carried = self._carried(T, tracked)
         ok = self.reliable(T, tracked, visible)
         self.doubtful = False
         for arm in (1, 0):
