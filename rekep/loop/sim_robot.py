@@ -30,7 +30,6 @@ class SimRobot:
         self.camera = camera
         self._from = panda.arm_target
         self._to = self._from.copy()
-        self.last_segmentation: NDArray[np.int64] | None = None
         """(H, W) body ids of the last observation (simulation only; the loop ignores it)."""
 
     @property
@@ -57,9 +56,7 @@ class SimRobot:
         return self.panda.gripper_width()
 
     def observe(self) -> RGBD:
-        rgbd, seg = self.camera.render(self.world.client)
-        self.last_segmentation = seg
-        return rgbd
+        return self.camera.observe(self.world.client)  # no segmentation: privileged
 
     def advance(self, seconds: float) -> None:
         """Step physics for ``seconds``, ramping the arm target in CONTROL_DT sub-steps."""

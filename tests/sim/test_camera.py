@@ -47,6 +47,13 @@ def test_render_types(scene) -> None:  # type: ignore[no-untyped-def]
     np.testing.assert_allclose(obs.intrinsics, cam.intrinsics)
 
 
+def test_observe_is_render_without_segmentation(scene) -> None:  # type: ignore[no-untyped-def]
+    w, _, cam, obs, _ = scene
+    seen = cam.observe(w.client)
+    np.testing.assert_array_equal(seen.rgb, obs.rgb)
+    np.testing.assert_array_equal(seen.depth, obs.depth)
+
+
 def test_projected_points_backproject_to_themselves(scene) -> None:  # type: ignore[no-untyped-def]
     _, box, _, obs, seg = scene
     # points on the visible top face of the box and on the table

@@ -107,8 +107,8 @@ class SimArmPair:
         return np.array([arm.gripper_width() for arm in self.arms], dtype=np.float64)
 
     def observe(self) -> RGBD:
-        rgbd, _ = self.camera.render(self.world.client)
-        return rgbd  # type: ignore[no-any-return]
+        rgbd: RGBD = self.camera.observe(self.world.client)  # no segmentation: privileged
+        return rgbd
 
     def advance(self, seconds: float) -> None:
         """Step physics for ``seconds``, ramping both arm targets in CONTROL_DT sub-steps."""
