@@ -185,6 +185,8 @@ class ClosedLoop:
             target = self._after_primitive(step, T, t, track)
         elif self._awaiting_redetection(track, t):
             target = self._home  # back to the pose the scene was first seen from
+        elif self.held.closing:  # the object is leaving the hand: no decision until it is clear
+            pass
         else:
             visible = track.visible | track.occluded_mask | self.held.held_mask()  # not lost
             verdict = self.machine.update(

@@ -45,6 +45,9 @@ HAND_LENGTH_M = 0.12
 """Length of a hand's axis from the TCP back along the approach direction, metres."""
 MIN_RELIABLE = 2
 """Reliable held keypoints needed before their tracks may clear or doubt a hold."""
+CLOSING_M = 0.001
+"""A holding gripper whose width shrank more than this since the last tick is losing its
+object (a firm hold keeps its width; fingers squeezing on nothing close), metres."""
 
 
 def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
@@ -84,6 +87,10 @@ class HeldObjectModel:
         self._held: tuple[int, ...] = ()
         self._in_tcp = np.zeros((0, 3))
         self._bad_ticks = 0
+        self._width: float | None = None
+        self.closing = False
+        """Set by :meth:`update`: the holding gripper is closing (its object is leaving; wait
+        for the verdict: the width or the tracks clear the hold a few ticks later)."""
         self.last_event: str = ""
         """Why the hold last changed (for logs and results)."""
 
@@ -129,7 +136,7 @@ class HeldObjectModel:
             logger.info("held model: cleared %s (%s)", list(self._held), reason)
         self._held = ()
         self._in_tcp = np.zeros((0, 3))
-        self._bad_ticks = 0
+        self._bad_ticks, self._width, self.closing = 0, None, False
         self.last_event = reason
 
     def predicted(self, T_world_tcp: FloatArray) -> FloatArray:
@@ -147,6 +154,8 @@ class HeldObjectModel:
         (K,) visibility, and gripper width (metres). Returns whether something is held."""
         if not self._held:
             return False
+        self.closing = self._width is not None and self._width - gripper_width > CLOSING_M
+        self._width = gripper_width
         if gripper_width < self.config.min_width_m:
             self.release(f"gripper closed to {gripper_width * 1000:.1f} mm: nothing held")
             return False

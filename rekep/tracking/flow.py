@@ -71,8 +71,6 @@ from rekep.tracking.redetect import (
 )
 
 logger = logging.getLogger(__name__)
-MAX_LOST_EVERY = 12
-"""Most updates between two automatic searches of a mostly lost object (see ``_wide``)."""
 
 
 class FlowTracker:
@@ -137,7 +135,6 @@ class FlowTracker:
         masks = group_masks if group_masks is not None else self._masks_arg
         self._ref, self._last_wide = pts.copy(), dict[int, int]()
         self._held_groups: set[int] = set()
-        self._lost_every: dict[int, int] = {}  # group -> updates between automatic searches
         self._groups, self._members, self._templates = group_templates(
             observation, groups, pts, masks or {}, self.config.wide, self.config.wide_redetect
         )
@@ -172,9 +169,9 @@ class FlowTracker:
                     continue
                 since = self._updates - self._last_wide.get(g, -10**9)
                 lost = (~self._vis[members]).mean() > 0.5
-                if (lost and since >= self._lost_every.get(g, min(3, self.config.wide_every))) or (
+                if (lost and since >= min(3, self.config.wide_every)) or (  # lost: every 3
                         since >= self.config.wide_every and self._doubtful(g, observation)):
-                    self._wide(g, gray, observation, asked=False)
+                    self._wide(g, gray, observation)
         hidden, tol = ~self._vis, self.config.occlusion_tolerance_m  # lost and behind a surface:
         hidden[hidden] = hidden_behind_surface(observation, self._pos[hidden], margin_m=tol)
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden)
@@ -208,10 +205,8 @@ class FlowTracker:
         return TrackResult(self._pos.copy(), self._vis.copy(), time_s)
 
     # ------------------------------------------------------------------ whole objects
-    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD, asked: bool = True) -> bool:
-        """Search object ``g`` around its members' last positions; True when found. An
-        automatic search (not ``asked``) of a mostly lost object that finds nothing, or finds
-        it where it was (static, covered), waits twice as long before the next one."""
+    def _wide(self, g: int, gray: NDArray[np.uint8], obs: RGBD) -> bool:
+        """Search object ``g`` around its members' last positions; True when found."""
         self._last_wide[g] = self._updates
         members = self._members[g]
         near = np.median(self._pos[members, :2], axis=0)
@@ -223,14 +218,6 @@ class FlowTracker:
 
         found: Detection | None = find_object(obs, self._templates[g], self.config.wide, near,
                                               disagreement if len(kept) else None)  # fmt: skip
-        if not asked:
-            shift = np.inf if found is None else np.median(np.linalg.norm(
-                self._ref[members] @ found.T[:3, :3].T + found.T[:3, 3] - self._pos[members],
-                axis=1))  # fmt: skip
-            every = self._lost_every.get(g, min(3, self.config.wide_every))
-            moved = bool(np.isfinite(shift) and shift > 2 * self.config.wide.inlier_m)
-            self._lost_every[g] = min(3, self.config.wide_every) if moved else min(
-                2 * every, MAX_LOST_EVERY)  # fmt: skip
         if found is None:
             return False
         pos = self._ref[members] @ found.T[:3, :3].T + found.T[:3, 3]

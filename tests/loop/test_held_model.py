@@ -104,3 +104,15 @@ def test_bad_inputs(keypoints: Keypoints) -> None:
         HeldObjectModel(keypoints).grasp(7, T_GRASP, keypoints.positions)
     with pytest.raises(ConfigurationError):
         HeldModelConfig(lost_ticks=0)
+
+
+def test_a_closing_gripper_puts_the_hold_in_doubt(keypoints: Keypoints) -> None:
+    model = HeldObjectModel(keypoints)
+    model.grasp(0, T_GRASP, keypoints.positions)
+    widths = [0.040, 0.0398, 0.030, 0.020, 0.0199, 0.004]  # settles, then squeezes on nothing
+    closing = []
+    for width in widths:
+        model.update(T_GRASP, keypoints.positions, VISIBLE, width)
+        closing.append(model.closing)
+    assert closing == [False, False, True, True, False, False]
+    assert model.held == () and "gripper closed" in model.last_event

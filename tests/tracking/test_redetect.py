@@ -86,23 +86,6 @@ def test_no_automatic_search_for_a_held_object(
     assert len(searches) == 1
 
 
-def test_a_covered_object_is_searched_less_and_less_often(
-    world: tuple[SimWorld, int, Camera], monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    obs0, mask, truth0 = render(world, START)
-    away = make_pose(np.eye(3), [3.0, 3.0, -1.0])  # out of view: every search fails
-    obs1, _, _ = render(world, away)
-    tracker = FlowTracker(point_groups=np.zeros(len(truth0), dtype=int), group_masks={0: mask})
-    tracker.start(obs0, truth0, 0.0)
-    searched_at = []
-    monkeypatch.setattr(flow_module, "find_object",
-                        lambda *a, **k: searched_at.append(tracker._updates))  # fmt: skip
-    for i in range(60):
-        tracker.update(obs1, 0.05 * (i + 1))
-    gaps = np.diff(searched_at).tolist()
-    assert gaps[:3] == [6, 12, 12] and set(gaps[3:]) == {flow_module.MAX_LOST_EVERY}
-
-
 def test_stale_redetect_of_a_vanished_object_marks_it_lost(
     world: tuple[SimWorld, int, Camera],
 ) -> None:

@@ -30,11 +30,6 @@ from rekep.loop.held_model import (
 from rekep.poses import invert_pose, transform_points
 
 FloatArray = NDArray[np.float64]
-CLOSING_M = 0.001
-"""A holding gripper whose width shrank more than this since the last tick is losing its
-object (a firm hold keeps its width; fingers squeezing on nothing close), metres."""
-
-
 class HandHolds:
     """The (left, right) held-object models of one episode."""
 
@@ -46,7 +41,6 @@ class HandHolds:
         self.track_check = track_check
         self.models = (HeldObjectModel(keypoints, config), HeldObjectModel(keypoints, config))
         self._offsets: list[dict[int, FloatArray]] = [{}, {}]
-        self._widths = np.full(2, np.nan)
         self.closing = False
         """Set by :meth:`update`: a holding gripper is closing (its object is leaving)."""
         self.doubtful = False
@@ -91,9 +85,6 @@ class HandHolds:
         seen = self.reliable(T, np.asarray(positions, dtype=np.float64), visible)
         seen &= self.track_check
         widths = np.asarray(widths, dtype=np.float64)
-        shrink = self._widths - widths
-        self.closing = any(self.models[a].holding and shrink[a] > CLOSING_M for a in range(2))
-        self._widths = widths.copy()
         lost = []
         for arm, model in enumerate(self.models):
             before = model.held
@@ -101,6 +92,7 @@ class HandHolds:
             if before and not model.update(T[arm], positions, check, float(widths[arm])):
                 self._offsets[arm] = {}
                 lost.append((arm, before))
+        self.closing = any(m.closing for m in self.models)
         return lost
 
     def _carried(self, T: FloatArray, positions: FloatArray) -> FloatArray:
