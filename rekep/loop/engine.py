@@ -9,13 +9,12 @@ steps its physics there). A solution with ``feasible=False`` is never executed (
 holds its last target and the tick is counted); a solver exception inside a tick, or a hand
 that no IK moves (:mod:`rekep.loop.streaming`), the same; ``infeasible_timeout_s`` of it ends.
 
-Lost objects: when the held object leaves the hand, a tracker with the optional
-``redetect(observation, indices, stale=True, time_s=...)`` (``flow``) is asked to find it;
-until one of its keypoints is seen again the hand goes back to its start pose, out of the
-camera's way (``tracking_lost`` after ``lost_timeout_s``): no re-grasp of a stale position.
-A missed grasp asks for a re-detection before the retry; a release whose object was lost,
-or is seen (xy) more than :data:`RELEASE_CHECK` from where the hand held it, fails and is
-retried (which backtracks to the grasp).
+Lost objects: a tracker with the optional ``hold(indices)`` (``flow``) learns what the hand
+carries (no whole-object search of it); while a holding gripper closes nothing is decided.
+Once the object has left, ``redetect(observation, indices, stale=True, time_s=...)`` is asked
+to find it; until it is seen again the hand waits at its start pose, out of the camera's way
+(``tracking_lost`` after ``lost_timeout_s``). A missed grasp re-detects before the retry; a
+release whose object is lost or seen (xy) over :data:`RELEASE_CHECK` from the hand fails.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ calls :meth:`PointTracker.start` once with the first observation and the keypoin
 :meth:`PointTracker.update` every tick. A tracker that reads images needs an observation on
 each update (``needs_images``); the privileged ``sim`` tracker reads simulator state instead
 and is for debugging and upper bounds only (``privileged`` is True and every result that
-used it must say so).
+used it must say so). Two optional methods the loops use when present (``flow`` has both):
+``redetect(observation, indices, stale=..., time_s=...)`` searches objects again now, and
+``hold(indices)`` says which keypoints a hand carries.
 """
 
 from __future__ import annotations
