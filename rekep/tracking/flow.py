@@ -39,7 +39,8 @@ their mean motion (:func:`~rekep.tracking.redetect.doubtful`), at most every
 ``wide_every`` updates (every 3 for a mostly lost group), or on
 :meth:`FlowTracker.redetect`, the object is searched for near its last position; a detection
 moves the group's points rigidly from their start positions and those landing on their own
-surface become visible again.
+surface become visible again. Objects the loop says a hand holds (:meth:`FlowTracker.hold`)
+are searched only when asked.
 """
 
 from __future__ import annotations
@@ -236,8 +237,8 @@ class FlowTracker:
 
     def _doubtful(self, g: int, obs: RGBD) -> bool:
         seen = self._members[g][self._vis[self._members[g]]]
-        return len(seen) > 0 and doubtful(obs, self._templates[g], self._ref[seen], self._pos[seen],
-                        self.config.wide)  # fmt: skip
+        return len(seen) > 0 and doubtful(obs, self._templates[g], self._ref[seen],
+                                          self._pos[seen], self.config.wide)  # fmt: skip
 
     def _forget(self, idx: NDArray[np.intp]) -> None:
         """Mark points lost and make their re-detection patch the start frame's."""
