@@ -103,3 +103,28 @@ def test_object_never_found_ends_tracking_lost(
                      make_config(lost_timeout_s=1.0)).run()  # fmt: skip
     assert run.outcome == "tracking_lost", run.reason
     assert [e[1] for e in run.events].count("act") == 1  # no blind re-grasp
+
+
+class EmptyingAtTheGoalRobot(KnockingRobot):
+    """Knocks the held object away as it arrives within 2.5 cm of its goal (10 cm above
+    keypoint 2); the fingers then close on nothing at their normal speed (4 ticks)."""
+
+    def advance(self, seconds: float) -> None:
+        FakeRobot.advance(self, seconds)
+        goal = self.keypoint_positions()[2] + [0, 0, 0.1]
+        if not self.knocked and self.held_object == 1 and (
+                np.linalg.norm(self.keypoint_positions()[0] - goal) < 0.025):  # fmt: skip
+            self.knocked, self._held = True, None  # no displace_object: it zeroes the width
+            self._points[self._ids == 1] += [0.05, 0.05, 0.05 - self._points[0, 2]]
+
+
+def test_no_decision_while_the_fingers_close_on_a_leaving_object(
+    keypoints: Keypoints, pick_place: ConstraintProgram, make_config: Any, scene: Any,
+) -> None:
+    robot = EmptyingAtTheGoalRobot(*scene, max_speed_m_s=0.5, max_speed_rad_s=2.0)
+    tracker = StaleTracker(robot, delay_s=0.0)  # its tracks stay glued to the hand
+    run = ClosedLoop(robot, tracker, pick_place, keypoints, make_config()).run()
+    actions = [(action, stage) for _, action, stage, _ in run.events]
+    assert robot.knocked and ("backtrack", 2) in actions
+    assert ("act", 2) not in actions[: actions.index(("backtrack", 2))]  # no release of nothing
+    assert run.outcome == "success", run.reason
