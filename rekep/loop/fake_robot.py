@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 OPEN_WIDTH = 0.08
 """Width of the open gripper, metres."""
+CATCH_WIDTH = 0.07
+"""Fingers closing from at least this wide close around an object (narrower: they hit it)."""
 
 
 def _pose_to_joints(T: FloatArray) -> FloatArray:
@@ -163,7 +165,7 @@ class FakeRobot:
                 logger.debug("fake robot: released object %d", self._held)
                 self._held = None
             return
-        if self._held is None and self._width >= OPEN_WIDTH - 1e-9:
+        if self._held is None and self._width >= CATCH_WIDTH:
             self._held = self._catch()
         stop = self._widths.get(self._held, 0.04) if self._held is not None else 0.0
         self._width = max(stop, self._width - step)

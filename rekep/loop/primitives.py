@@ -88,8 +88,9 @@ class GraspPrimitive:
             self._since = time_s
         T, width = robot.hand_pose(), robot.gripper_width()
         elapsed = time_s - self._since
-        if self.phase == "descend":
-            if _near(T, self.target, 0.005) or elapsed > self.timeout:
+        if self.phase == "descend":  # close once there with the fingers open (after a miss
+            # or a knock-out they may still be opening)
+            if (_near(T, self.target, 0.005) and width >= OPEN_ENOUGH_M) or elapsed > self.timeout:
                 robot.command_gripper(close=True)
                 self._enter("close", time_s)
             return Step("running", self.target)

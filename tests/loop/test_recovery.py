@@ -128,3 +128,23 @@ def test_no_decision_while_the_fingers_close_on_a_leaving_object(
     assert robot.knocked and ("backtrack", 2) in actions
     assert ("act", 2) not in actions[: actions.index(("backtrack", 2))]  # no release of nothing
     assert run.outcome == "success", run.reason
+
+
+def test_a_regrasp_waits_for_the_fingers_to_open(
+    keypoints: Keypoints, pick_place: ConstraintProgram, make_config: Any, scene: Any,
+) -> None:
+    robot = EmptyingAtTheGoalRobot(*scene, max_speed_m_s=0.5, max_speed_rad_s=2.0,
+                                   gripper_speed_m_s=0.1)  # fmt: skip
+    closed_at: list[float] = []
+    command = robot.command_gripper
+
+    def recorded(close: bool) -> None:
+        if close:
+            closed_at.append(robot.gripper_width())
+        command(close)
+
+    robot.command_gripper = recorded  # type: ignore[method-assign]
+    run = ClosedLoop(robot, StaleTracker(robot, 0.0), pick_place, keypoints, make_config()).run()
+    assert robot.knocked and len(closed_at) >= 2
+    assert min(closed_at) >= 0.07  # the fake catches only with open fingers (slow: 0.8 s)
+    assert run.outcome == "success", run.reason
