@@ -35,7 +35,8 @@ from numpy.typing import NDArray
 
 from rekep.errors import SimulationError
 from rekep.poses import make_pose, transform_points
-from rekep.sim.camera import Camera, look_at
+from rekep.sim.bimanual_world import bimanual_camera
+from rekep.sim.camera import Camera
 from rekep.sim.tasks.base import Task, TaskOutcome
 from rekep.sim.tasks.placement import tilt_rad, yaw_pose
 from rekep.sim.world import SimWorld
@@ -180,4 +181,4 @@ class LiftBoxBimanual(Task):
 
     def camera(self) -> Camera:
         """Front-top view from beyond the table's far edge, seeing both arms' workspace."""
-        return Camera(640, 480, 60.0, look_at([1.2, 0.0, 0.8], [0.45, 0.0, 0.0]))
+        return bimanual_camera()
