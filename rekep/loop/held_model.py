@@ -9,10 +9,9 @@ frame at the moment of the grasp. Every tick the hold is verified:
 * by the held keypoints following the hand: the tracked positions of the reliable held
   keypoints must stay within ``follow_tolerance_m`` of where the hand carries them; after
   ``lost_ticks`` consecutive ticks in which fewer than a quarter of them are within it, the
-  hold is cleared (knocked out, slipped). Reliable: visible and not within
-  :data:`HAND_RADIUS_M` of the hand's axis (the hand covers those and drags image tracks
-  along); with fewer than :data:`MIN_RELIABLE` of them the gripper width alone decides (a
-  small object's tracks all sit under the fingers and slide off as the hand moves).
+  hold is cleared (knocked out, slipped). With fewer than ``min_tracked`` of them visible
+  (or all, when fewer are held) the gripper width alone decides: two or three tracks left
+  at the edge of a carried object slide off it and would clear a firm hold.
 
 Release clears it. Works the same on a real robot: it needs only the hand pose, the gripper
 width and tracked keypoints.
@@ -70,12 +69,13 @@ class HeldModelConfig:
     follow_tolerance_m: float = 0.03
     min_width_m: float = 0.005
     lost_ticks: int = 3
+    min_tracked: int = 4
 
     def __post_init__(self) -> None:
         if not (self.radius_m > 0 and self.follow_tolerance_m > 0 and self.min_width_m >= 0):
             raise ConfigurationError("HeldModelConfig radii and tolerances must be positive")
-        if self.lost_ticks < 1:
-            raise ConfigurationError(f"lost_ticks must be >= 1, got {self.lost_ticks}")
+        if self.lost_ticks < 1 or self.min_tracked < 1:
+            raise ConfigurationError("lost_ticks and min_tracked must be >= 1")
 
 
 class HeldObjectModel:
@@ -160,9 +160,8 @@ class HeldObjectModel:
             self.release(f"gripper closed to {gripper_width * 1000:.1f} mm: nothing held")
             return False
         idx = list(self._held)
-        covered = under_hands(T_world_tcp[None], positions[idx])
-        seen = np.asarray(visible, dtype=bool)[idx] & ~covered
-        if seen.sum() >= MIN_RELIABLE:
+        seen = np.asarray(visible, dtype=bool)[idx]
+        if seen.sum() >= min(self.config.min_tracked, len(idx)):
             error = np.linalg.norm(self.predicted(T_world_tcp) - positions[idx], axis=1)[seen]
             # the hand hides some held keypoints (a top-down grasp covers the top face) and
             # their tracks may drift; the object has left only when nearly none follow

@@ -16,6 +16,8 @@ surfaces, a firm grasp does not.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -39,7 +41,8 @@ class HandHolds:
         gripper width alone; see :attr:`BimanualLoopConfig.track_hold_check`)."""
         self.keypoints = keypoints
         self.track_check = track_check
-        self.models = (HeldObjectModel(keypoints, config), HeldObjectModel(keypoints, config))
+        per_hand = replace(config or HeldModelConfig(), min_tracked=1)  # gated here instead
+        self.models = (HeldObjectModel(keypoints, per_hand), HeldObjectModel(keypoints, per_hand))
         self._offsets: list[dict[int, FloatArray]] = [{}, {}]
         self.closing = False
         """Set by :meth:`update`: a holding gripper is closing (its object is leaving)."""
