@@ -110,15 +110,13 @@ class ClosedLoop:
         self._track: TrackResult | None = None
         self._q_cmd: FloatArray | None = None
         self._bad_since: float | None = None
-        self._bad_kind = ""
+        self._bad_kind, self._events_logged = "", 0
         self._waiting_since: float | None = None
         self._lost_object: int | None = None
         self._carried: tuple[int, ...] = ()
         self._release_at = np.zeros((0, 3))
         self._home = robot.hand_pose()
-        self.recorder = recorder or Recorder()
-        self.on_tick = on_tick
-        self._events_logged = 0
+        self.recorder, self.on_tick = recorder or Recorder(), on_tick
         self._enter_stage(robot.hand_pose())
 
     # ------------------------------------------------------------------ run
