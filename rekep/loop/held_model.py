@@ -6,7 +6,7 @@ keypoints within ``radius_m`` of the grasp point. Their positions are stored in 
 frame at the moment of the grasp. Every tick the hold is verified:
 
 * by the gripper width (closed to nothing: the object is gone), and
-* by the held keypoints following the hand: the tracked positions of the reliable held
+* by the held keypoints following the hand: the tracked positions of the visible held
   keypoints must stay within ``follow_tolerance_m`` of where the hand carries them; after
   ``lost_ticks`` consecutive ticks in which fewer than a quarter of them are within it, the
   hold is cleared (knocked out, slipped). With fewer than ``min_tracked`` of them visible
