@@ -38,27 +38,9 @@ FOLLOWING_QUANTILE = 0.25
 ``follow_tolerance_m`` (i.e. fewer than a quarter still follow the hand)."""
 
 
-HAND_RADIUS_M = 0.06
-"""Keypoints closer than this to a hand's axis are covered by it, metres."""
-HAND_LENGTH_M = 0.12
-"""Length of a hand's axis from the TCP back along the approach direction, metres."""
-MIN_RELIABLE = 2
-"""Reliable held keypoints needed before their tracks may clear or doubt a hold."""
 CLOSING_M = 0.001
 """A holding gripper whose width shrank more than this since the last tick is losing its
 object (a firm hold keeps its width; fingers squeezing on nothing close), metres."""
-
-
-def under_hands(T: FloatArray, points: FloatArray) -> NDArray[np.bool_]:
-    """(K,) True for the (K, 3) ``points`` within :data:`HAND_RADIUS_M` of any hand's axis
-    (``T`` (N, 4, 4) TCP poses)."""
-    covered = np.zeros(len(points), dtype=bool)
-    for pose in T:
-        tip, back = pose[:3, 3], pose[:3, 3] - HAND_LENGTH_M * pose[:3, 2]
-        seg = back - tip
-        s = np.clip((points - tip) @ seg / float(seg @ seg), 0.0, 1.0)
-        covered |= np.linalg.norm(points - (tip + s[:, None] * seg), axis=1) < HAND_RADIUS_M
-    return covered
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ A hand approaching a grasp covers the keypoint it reaches for, and an image trac
 under it is dragged along by the hand's own image motion. Fed back to the solver, that drift
 moves the hand's goal, the hand follows it and pushes the object away (measured with the
 ``flow`` tracker on handover_block). :class:`CoveredKeypoints` breaks that loop: a free
-(not held) keypoint within :data:`rekep.loop.held_model.HAND_RADIUS_M` of either hand's
-axis keeps its last reliable position, moved by the median motion of its object's reliable
+(not held) keypoint in a hand's zone (:func:`rekep.loop.bimanual.hand_zone.under_hands`)
+keeps its last reliable position, moved by the median motion of its object's reliable
 keypoints since then (none reliable: it stays). Only tracks and hand poses are used.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rekep.loop.held_model import under_hands
+from rekep.loop.bimanual.hand_zone import under_hands
 
 FloatArray = NDArray[np.float64]
 

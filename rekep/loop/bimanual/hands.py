@@ -6,7 +6,7 @@ from simulator objects). An object held with both hands is in both sets; for the
 keypoints move with the left hand (see :mod:`solvers.bimanual_problem`).
 
 Tracks under a hand are unreliable (the hand covers them and drags image trackers along), so
-a keypoint tracked within ``held_model.HAND_RADIUS_M`` of either hand's axis counts as unseen
+a keypoint tracked within ``hand_zone.HAND_RADIUS_M`` of either hand's axis counts as unseen
 for verifying a hold (which needs at least ``MIN_RELIABLE`` reliable held keypoints, else the
 gripper width alone decides). Held keypoints are where the holding hand carries them (their
 offsets in the hand's TCP frame are fixed at the grasp, from the keypoints measured before
@@ -22,16 +22,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rekep.keypoint_set import Keypoints
-from rekep.loop.held_model import (
-    FOLLOWING_QUANTILE,
-    MIN_RELIABLE,
-    HeldModelConfig,
-    HeldObjectModel,
-    under_hands,
-)
+from rekep.loop.bimanual.hand_zone import MIN_RELIABLE, under_hands
+from rekep.loop.held_model import FOLLOWING_QUANTILE, HeldModelConfig, HeldObjectModel
 from rekep.poses import invert_pose, transform_points
 
 FloatArray = NDArray[np.float64]
+
+
 class HandHolds:
     """The (left, right) held-object models of one episode."""
 
