@@ -59,6 +59,12 @@ class FeatureProposalConfig:
         max_mask_fraction: masks over this fraction of the image are background.
         max_keypoints: cap on the total (objects take turns, largest clusters first).
         annotate: draw the annotated image (needs OpenCV, extra ``vision``).
+        snap_radius: after merging, each keypoint moves to the strongest texture corner of
+            its object within this distance (see :mod:`keypoints.texture_snap`; 0 = off).
+        snap_quality: a texture corner's score must reach this fraction of its object's
+            strongest, in (0, 1].
+        snap_plane_tolerance: RMS plane-fit residual allowed around a texture corner (keeps
+            out geometric edges and vertices).
     """
 
     extractor: str = "auto"
@@ -82,6 +88,9 @@ class FeatureProposalConfig:
     max_mask_fraction: float = 0.5
     max_keypoints: int = 40
     annotate: bool = True
+    snap_radius: float = 0.035
+    snap_quality: float = 0.1
+    snap_plane_tolerance: float = 0.0005
 
     def __post_init__(self) -> None:
         if not isinstance(self.extractor, str) or not self.extractor:
@@ -108,11 +117,15 @@ class FeatureProposalConfig:
                 f"unknown merge_method {self.merge_method!r}; valid: {', '.join(MERGE_METHODS)}"
             )
         for name in ("position_weight", "merge_radius", "top_band", "spine_spacing",
-                     "top_face_min_extent"):
+                     "top_face_min_extent", "snap_radius", "snap_plane_tolerance"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")
             object.__setattr__(self, name, float(v))
+        if not (isinstance(self.snap_quality, (int, float)) and 0.0 < self.snap_quality <= 1.0):
+            raise ConfigurationError(
+                f"snap_quality must be in (0, 1], e.g. 0.1, got {self.snap_quality!r}"
+            )
         if not 0.0 < float(self.max_mask_fraction) <= 1.0:
             raise ConfigurationError(
                 f"max_mask_fraction must be in (0, 1], e.g. 0.5, got {self.max_mask_fraction!r}"

@@ -13,7 +13,9 @@ are dropped; the rest are merged in 3D within each object (greedy non-maximum
 suppression by weight, keeping the heaviest candidate of each group; or mean-shift or
 DBSCAN, each group represented by the member nearest its weighted mean); the total is
 capped (objects
-take turns, heaviest groups first); keypoints are sorted by pixel row, then column.
+take turns, heaviest groups first); each keypoint then moves to the strongest texture corner
+of its object within ``snap_radius`` (:mod:`keypoints.texture_snap`: where a tracker can
+follow it); keypoints are sorted by pixel row, then column.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from keypoints.features import FeatureExtractor, get_feature_extractor
 from keypoints.mask_sources import resolve_masks
 from keypoints.masks import filter_masks_with_reasons
 from keypoints.segmenter import SegmenterConfig
+from keypoints.texture_snap import snap_to_texture
 from keypoints.top_face import top_face_candidates
 from rekep.availability import is_available
 from rekep.errors import ConfigurationError, KeypointError
@@ -57,7 +60,7 @@ logger = logging.getLogger(__name__)
 class ProposalReport:
     """What one proposal did. ``reason`` says why the result is empty ('' otherwise);
     ``timings_ms`` holds wall times of the stages (masks, features, clusters, merge,
-    annotate) in milliseconds."""
+    snap, annotate) in milliseconds."""
 
     extractor: str
     masks_used: tuple[int, ...] = ()
@@ -280,6 +283,11 @@ class FeatureProposer:
         sel = priority[: cfg.max_keypoints]
         flat, obj, pos = flat[sel], obj[sel], pos[sel]
         lap("merge")
+        if cfg.snap_radius > 0:
+            flat = snap_to_texture(rgbd, filtered.kept, flat, obj, cfg.snap_radius,
+                                   cfg.snap_quality, cfg.snap_plane_tolerance)  # fmt: skip
+            pos = world_points(rgbd, flat)
+            lap("snap")
 
         r, c = np.divmod(flat, rgbd.width)
         final = np.lexsort((obj, c, r))  # pixel row, then column, then object id
