@@ -79,7 +79,7 @@ def texture_corners(
     peak = score == ndimage.maximum_filter(score, size=3)
     floor = quality * float(score[inner].max())
     flat = np.flatnonzero(inner & peak & (score >= floor) & (score > 0))
-    centred = {_centre(f, score, inner) for f in flat}  # a plateau's peaks become one
+    centred = {_centre(int(f), score, inner) for f in flat}  # a plateau's peaks become one
     keep = sorted(f for f in centred if _planar(rgbd, f, valid, plane_tolerance_m))
     out = np.asarray(keep, dtype=np.int64)
     return out, score.ravel()[out]
