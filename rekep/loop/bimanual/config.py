@@ -19,7 +19,10 @@ class BimanualLoopConfig:
 
     Attributes:
         hz: planner ticks per second of robot time (physics steps in between).
-        observe_every: ticks between observations for trackers that read images.
+        observe_every: ticks between observations for trackers that read images (default 2:
+            10 Hz; rendering the two-arm scene took half of a handover's wall time, and the
+            hands move at most a few centimetres between two frames, well within pyramidal
+            Lucas-Kanade's reach).
         lookahead_m / lookahead_rad: how far ahead of each hand a streamed Cartesian target
             lies (approach and grasp motions; bounds the hands' speed).
         waypoint_tol_m: a via pose (pre-grasp) counts as passed within this distance.
@@ -50,7 +53,7 @@ class BimanualLoopConfig:
     """
 
     hz: float = 20.0
-    observe_every: int = 1
+    observe_every: int = 2
     lookahead_m: float = 0.03
     lookahead_rad: float = 0.25
     waypoint_tol_m: float = 0.015
