@@ -36,6 +36,8 @@ ERODE_PX = 2
 """Mask erosion (iterations of a 3x3 cross) before looking for corners, pixels."""
 PLANE_WINDOW_PX = 7
 """Side of the square whose 3D points must be planar around a corner, pixels."""
+MAX_CORNERS = 300
+"""Only an object's strongest score peaks are examined (bounds the time on busy images)."""
 
 
 def corner_score(rgb: NDArray[np.uint8]) -> NDArray[np.float64]:
@@ -79,6 +81,7 @@ def texture_corners(
     peak = score == ndimage.maximum_filter(score, size=3)
     floor = quality * float(score[inner].max())
     flat = np.flatnonzero(inner & peak & (score >= floor) & (score > 0))
+    flat = flat[np.argsort(-score.ravel()[flat], kind="stable")[:MAX_CORNERS]]
     centred = {_centre(int(f), score, inner) for f in flat}  # a plateau's peaks become one
     keep = sorted(f for f in centred if _planar(rgbd, f, valid, plane_tolerance_m))
     out = np.asarray(keep, dtype=np.int64)
