@@ -72,13 +72,18 @@ def texture_corners(
     score: NDArray[np.float64],
     quality: float,
     plane_tolerance_m: float,
+    box: tuple[slice, slice] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Flat pixel indices of the texture corners in ``mask`` and their scores."""
+    """Flat pixel indices of the texture corners in ``mask`` and their scores. ``box``: the
+    part of the image (rows, columns) that holds the mask with a margin; work stays in it."""
+    box = box or (slice(0, rgbd.height), slice(0, rgbd.width))
     valid = rgbd.valid_depth()
-    inner = ndimage.binary_erosion(mask & valid, iterations=ERODE_PX)
+    inner = np.zeros_like(mask)
+    inner[box] = ndimage.binary_erosion((mask & valid)[box], iterations=ERODE_PX)
     if not inner.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0)
-    peak = score == ndimage.maximum_filter(score, size=3)
+    peak = np.zeros_like(mask)
+    peak[box] = score[box] == ndimage.maximum_filter(score[box], size=3)
     floor = quality * float(score[inner].max())
     flat = np.flatnonzero(inner & peak & (score >= floor) & (score > 0))
     flat = flat[np.argsort(-score.ravel()[flat], kind="stable")[:MAX_CORNERS]]
@@ -86,6 +91,15 @@ def texture_corners(
     keep = sorted(f for f in centred if _planar(rgbd, f, valid, plane_tolerance_m))
     out = np.asarray(keep, dtype=np.int64)
     return out, score.ravel()[out]
+
+
+def _box(mask: NDArray[np.bool_], margin: int = 8) -> tuple[slice, slice]:
+    """Rows and columns of ``mask``'s bounding box grown by ``margin`` pixels (the filters
+    reach 3 pixels, so nothing inside the mask sees the box's edge)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    return (slice(max(int(rows[0]) - margin, 0), min(int(rows[-1]) + margin + 1, h)),
+            slice(max(int(cols[0]) - margin, 0), min(int(cols[-1]) + margin + 1, w)))
 
 
 def _centre(flat: int, score: NDArray[np.float64], inner: NDArray[np.bool_]) -> int:
@@ -123,13 +137,19 @@ def snap_to_texture(
     out = np.array(flat, dtype=np.int64, copy=True)
     if len(out) == 0 or radius_m <= 0:
         return out
-    score = corner_score(rgbd.rgb)
+    used = [masks[int(o)] for o in np.unique(object_ids) if int(o) in masks]
+    if not used or not np.any(used):
+        return out
+    box = _box(np.logical_or.reduce(used))
+    score = np.zeros((rgbd.height, rgbd.width))
+    score[box] = corner_score(rgbd.rgb[box])
     taken = set(out.tolist())
     for obj in np.unique(object_ids):
         mask = masks.get(int(obj))
-        if mask is None:
+        if mask is None or not mask.any():
             continue
-        corners, strength = texture_corners(rgbd, mask, score, quality, plane_tolerance_m)
+        corners, strength = texture_corners(rgbd, mask, score, quality, plane_tolerance_m,
+                                            _box(mask))  # fmt: skip
         if len(corners) == 0:
             continue
         corner_pos = world_points(rgbd, corners)
