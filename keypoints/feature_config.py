@@ -42,6 +42,10 @@ class FeatureProposalConfig:
             ``spine_spacing`` (0 = no spine). Only for objects at least
             ``top_face_min_extent`` across in the horizontal plane: on small objects a
             top-down grasp hides the top face, and tracks of points there drift.
+        part_ends: also propose the two ends of every bar-shaped colour part of a mask (a
+            handle on a drawer; see :mod:`keypoints.part_ends`): parts differ in hue by
+            ``part_hue_step`` degrees or are grey against coloured, have at least
+            ``part_min_px`` pixels and are ``part_min_elongation`` times longer than wide.
         pca_dims: features are PCA-reduced to this many dimensions per mask.
         position_weight: weight of the min-max-normalized 3D position next to the
             min-max-normalized reduced features (1.0 = equal footing, as in the original).
@@ -76,6 +80,10 @@ class FeatureProposalConfig:
     top_band: float = 0.015
     spine_spacing: float = 0.05
     top_face_min_extent: float = 0.35
+    part_ends: bool = True
+    part_hue_step: float = 6.0
+    part_min_px: int = 150
+    part_min_elongation: float = 3.0
     pca_dims: int = 3
     position_weight: float = 1.0
     max_samples_per_mask: int = 2000
@@ -102,13 +110,14 @@ class FeatureProposalConfig:
         _positive_int(self.k, "k")
         _positive_int(self.pca_dims, "pca_dims")
         _positive_int(self.extremes, "extremes", low=0)
-        for flag in ("centre", "top_face"):
+        for flag in ("centre", "top_face", "part_ends"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigurationError(
                     f"{flag} must be True or False, got {getattr(self, flag)!r}"
                 )
         _positive_int(self.max_samples_per_mask, "max_samples_per_mask", low=2)
         _positive_int(self.min_mask_area_px, "min_mask_area_px")
+        _positive_int(self.part_min_px, "part_min_px")
         _positive_int(self.max_keypoints, "max_keypoints")
         if not _is_int(self.seed):
             raise ConfigurationError(f"seed must be an int, got {self.seed!r}")
@@ -117,7 +126,8 @@ class FeatureProposalConfig:
                 f"unknown merge_method {self.merge_method!r}; valid: {', '.join(MERGE_METHODS)}"
             )
         for name in ("position_weight", "merge_radius", "top_band", "spine_spacing",
-                     "top_face_min_extent", "snap_radius", "snap_plane_tolerance"):
+                     "top_face_min_extent", "snap_radius", "snap_plane_tolerance",
+                     "part_hue_step", "part_min_elongation"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
                 raise ConfigurationError(f"{name} must be a finite number >= 0, got {v!r}")

@@ -7,7 +7,9 @@ a candidate, weighted by its cluster's pixel count. Geometric candidates join th
 surface point nearest the mask's 3D centroid (weighted 3/4 of the lightest cluster) and
 ``extremes`` extremities by farthest-point sampling from the centroid (weighted half the
 lightest cluster), so merging favours the cluster representatives (the middles of faces
-and parts), then the centre, then the extremities.
+and parts), then the centre, then the extremities. The two ends of each bar-shaped colour
+part inside a mask (a handle on a drawer, :mod:`keypoints.part_ends`) rank between
+the centre and the extremities (weighted 3/5 of the lightest cluster).
 Candidates outside the workspace box
 are dropped; the rest are merged in 3D within each object (greedy non-maximum
 suppression by weight, keeping the heaviest candidate of each group; or mean-shift or
@@ -45,6 +47,7 @@ from keypoints.feature_config import FeatureProposalConfig
 from keypoints.features import FeatureExtractor, get_feature_extractor
 from keypoints.mask_sources import resolve_masks
 from keypoints.masks import filter_masks_with_reasons
+from keypoints.part_ends import bar_part_ends
 from keypoints.segmenter import SegmenterConfig
 from keypoints.texture_snap import snap_to_texture
 from keypoints.top_face import top_face_candidates
@@ -90,9 +93,15 @@ def _horizontal_length(points: NDArray[np.float64]) -> float:
 
 
 def mask_candidates(
-    features: NDArray[np.float32], points: NDArray[np.float64], cfg: FeatureProposalConfig
+    features: NDArray[np.float32],
+    points: NDArray[np.float64],
+    cfg: FeatureProposalConfig,
+    colours: tuple[NDArray[np.int64], NDArray[np.uint8], int] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Candidate rows of one mask's (N, D) features / (N, 3) points, and their weights.
+
+    ``colours`` ((N,) flat pixel indices, (N, 3) uint8 RGB, image width) enables the ends of
+    bar-shaped colour parts (``cfg.part_ends``); without it they are skipped.
 
     Returns (C,) indices into the mask's pixels (ascending, distinct) and (C,) weights: the
     pixel counts of their k-means clusters, plus the centre's and extremities' weights
@@ -120,6 +129,14 @@ def mask_candidates(
         top_rows, kinds = top_face_candidates(points[sub], cfg.top_band, cfg.spine_spacing)
         rows.append(sub[top_rows])
         w.append(max(counts[keep].min(), 2.0) * np.asarray(_TOP_WEIGHTS)[kinds])
+    if cfg.part_ends and colours is not None:
+        flat, rgb, width = colours
+        part_rows = bar_part_ends(
+            points, flat, rgb, width, hue_step=cfg.part_hue_step,
+            min_part_px=cfg.part_min_px, min_elongation=cfg.part_min_elongation,
+        )  # fmt: skip
+        rows.append(part_rows)  # above extremities: programs name a handle's ends, not corners
+        w.append(np.full(len(part_rows), max(0.6 * counts[keep].min(), 1.2)))
     all_rows, all_w = np.concatenate(rows), np.concatenate(w)
     chosen = np.unique(all_rows)
     weights = np.zeros(len(chosen))
@@ -247,7 +264,10 @@ class FeatureProposer:
         for obj_id, flat in zip(filtered.kept, flats, strict=True):
             rows_of_mask = slice(start, start + len(flat))
             start += len(flat)
-            chosen, weights = mask_candidates(feats[rows_of_mask], world[rows_of_mask], cfg)
+            colours = (flat, rgbd.rgb.reshape(-1, 3)[flat], rgbd.width)
+            chosen, weights = mask_candidates(
+                feats[rows_of_mask], world[rows_of_mask], cfg, colours
+            )
             flat_l.append(flat[chosen])
             obj_l.append(np.full(len(chosen), obj_id, dtype=np.int64))
             w_l.append(weights)
