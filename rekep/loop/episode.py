@@ -164,7 +164,7 @@ def run_closed_loop_episode(
     from rekep.loop.engine import ClosedLoop
     from rekep.loop.sim_robot import SimRobot
     from rekep.sim import GRASP_MODE, HOME_Q, Panda, SimWorld, get_task_class
-    from rekep.sim.keypoint_modes import task_keypoints
+    from rekep.sim.keypoint_modes import proposal_latency_ms, task_keypoints
 
     task_cls = get_task_class(config.task)
     started = time.perf_counter()
@@ -183,6 +183,7 @@ def run_closed_loop_episode(
         rec = recorder or Recorder()
         rec.set_time(world.sim_time)
         rec.log_observation(rgbd)
+        proposing = time.perf_counter()
         try:
             keypoints, mapping = task_keypoints(
                 task, rgbd, segmentation, config.keypoint_mode, config.proposer,
@@ -196,6 +197,7 @@ def run_closed_loop_episode(
                 tracker=config.tracker, privileged=False, terminal="perception",
                 loop_hz_median=float("nan"), backtracks=0, recovered=0,
             )
+        proposal_ms = proposal_latency_ms(config.keypoint_mode, time.perf_counter() - proposing)
         image_path = None
         if keypoints.annotated_image is not None:
             rec.log_annotated_image(keypoints.annotated_image)
@@ -234,7 +236,8 @@ def run_closed_loop_episode(
         num_keypoints=len(keypoints), wall_time_s=time.perf_counter() - started,
         tracker=tracker.name, privileged=bool(tracker.privileged), terminal=run.outcome,
         loop_hz_median=run.loop_hz_median, backtracks=run.backtracks,
-        recovered=run.recoveries, latency_ms=run.latency_ms, ticks=run.ticks,
+        recovered=run.recoveries, latency_ms={**run.latency_ms, **proposal_ms},
+        ticks=run.ticks,
         robot_time_s=run.robot_time_s, infeasible_ticks=run.infeasible_ticks,
         solver_exceptions=run.solver_exceptions,
         disturbances=tuple(fired), annotated_image_path=image_path,

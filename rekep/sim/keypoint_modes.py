@@ -75,6 +75,12 @@ def annotated_keypoints(task: Task, rgbd: RGBD) -> tuple[Keypoints, dict[str, in
     return keypoints, {n: i for i, n in enumerate(names)}
 
 
+def proposal_latency_ms(mode: str, seconds: float) -> dict[str, float]:
+    """``{"proposal": ms}`` for the ``proposed`` mode, else empty: annotated keypoints are
+    not proposed, and a benchmark must not report their lookup as proposal time."""
+    return {"proposal": seconds * 1000.0} if mode == "proposed" else {}
+
+
 def task_keypoints(
     task: Task,
     rgbd: RGBD,

@@ -32,6 +32,7 @@ def test_lift_box_closed_loop_succeeds_with_the_single_arm_record_keys() -> None
     assert record["terminal"] == "success" and record["ticks"] > 10
     assert record["loop_hz"] is not None and record["loop_hz"] > 0
     assert {"tracking", "subgoal", "path", "total"} <= set(record["latency_ms"])
+    assert "proposal" not in record["latency_ms"]  # annotated keypoints are not proposed
     assert record["outcome"]["lifted"] and record["outcome"]["level"]
     assert [s["number"] for s in record["stages"]] == [1, 2]
     expected = single_arm_keys() - {"loop_hz_median"} | {"loop_hz", "arms"}

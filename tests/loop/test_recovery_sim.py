@@ -18,6 +18,7 @@ def test_flow_loop_recovers_from_a_knock_out() -> None:
                          tracker="flow", disturbance="knock_out")
     )
     assert result.tracker == "flow" and not result.privileged
+    assert result.latency_ms["proposal"] > 0  # the proposal is timed in proposed mode
     assert [d["kind"] for d in result.disturbances] == ["knock_out"]
     assert result.backtracks >= 1 and result.recovered >= 1
     assert result.success, result.failure

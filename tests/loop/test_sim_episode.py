@@ -23,6 +23,7 @@ def test_block_in_tray_closed_loop_succeeds() -> None:
     assert [s.number for s in result.stages] == [1, 2]
     assert result.ticks > 0 and result.loop_hz_median > 0
     assert result.infeasible_ticks == 0 and result.solver_exceptions == 0
+    assert "proposal" not in result.latency_ms  # annotated keypoints are not proposed
     assert set(result.to_dict()) >= {"task", "seed", "success", "tracker", "privileged",
                                      "loop_hz_median", "backtracks", "recovered", "latency_ms"}
 

@@ -61,7 +61,7 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
     from rekep.program import load_program
     from rekep.sim import GRASP_MODE, SimWorld, get_task_class
     from rekep.sim.bimanual_world import add_two_pandas
-    from rekep.sim.keypoint_modes import task_keypoints
+    from rekep.sim.keypoint_modes import proposal_latency_ms, task_keypoints
 
     task_cls = get_task_class(config.task)
     if not getattr(task_cls, "bimanual", False):
@@ -74,6 +74,7 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
         task.reset(config.seed)
         camera = task.camera()
         rgbd, segmentation = camera.render(world.client)
+        proposing = time.perf_counter()
         try:
             keypoints, mapping = task_keypoints(
                 task, rgbd, segmentation, config.keypoint_mode, config.proposer,
@@ -86,6 +87,7 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
                 time.perf_counter() - started, tracker=config.tracker, privileged=False,
                 terminal="perception", loop_hz_median=float("nan"), backtracks=0, recovered=0,
             )
+        proposal_ms = proposal_latency_ms(config.keypoint_mode, time.perf_counter() - proposing)
         program = load_program(task.resolved_program(mapping), num_keypoints=len(keypoints),
                                bimanual=True)  # fmt: skip
         schedule = bimanual_disturbance(config, tuple(task.disturbances()), program.num_stages)
@@ -112,7 +114,8 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
         num_keypoints=len(keypoints), wall_time_s=time.perf_counter() - started,
         tracker=str(tracker.name), privileged=bool(tracker.privileged), terminal=run.outcome,
         loop_hz_median=run.loop_hz_median, backtracks=run.backtracks,
-        recovered=run.recoveries, latency_ms=run.latency_ms, ticks=run.ticks,
+        recovered=run.recoveries, latency_ms={**run.latency_ms, **proposal_ms},
+        ticks=run.ticks,
         robot_time_s=run.robot_time_s, infeasible_ticks=run.infeasible_ticks,
         solver_exceptions=run.solver_exceptions, disturbances=tuple(fired),
     )
