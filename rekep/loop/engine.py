@@ -295,9 +295,10 @@ class ClosedLoop:
                     self.config.primitive_timeout_s,
                 )
             else:
-                self._primitive = ReleasePrimitive(self.config.grasp.approach_m,
-                                                   self.config.primitive_timeout_s)
-                self._release.begin(self.held.held, self.held.predicted(T), self._track)
+                self._primitive = ReleasePrimitive(
+                    self.config.grasp.approach_m, self.config.primitive_timeout_s, self._goal,
+                    on_open=lambda T_open: self._release.begin(
+                        self.held.held, self.held.predicted(T_open), self._track))
             return None
         return self._solve(T, positions, t)
 
