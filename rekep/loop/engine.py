@@ -14,7 +14,8 @@ carries (no whole-object search of it); while a holding gripper closes nothing i
 Once the object has left, ``redetect(observation, indices, stale=True, time_s=...)`` is asked
 to find it; until it is seen again the hand waits at its start pose, out of the camera's way
 (``tracking_lost`` after ``lost_timeout_s``). A missed grasp re-detects before the retry; a
-release whose object is lost or seen (xy) over :data:`RELEASE_CHECK` from the hand fails.
+release whose object is lost, or seen away from where the hand put it
+(:mod:`rekep.loop.release_check`), fails.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from rekep.loop.held_model import HeldObjectModel
 from rekep.loop.object_cloud import moved_cloud
 from rekep.loop.primitives import GraspPrimitive, ReleasePrimitive, Step
 from rekep.loop.recording import is_recording, record_tick, stage_costs
+from rekep.loop.release_check import ReleaseCheck
 from rekep.loop.robot_interface import LoopRobot
 from rekep.loop.stage_machine import StageMachine, StageObservation, Verdict
 from rekep.loop.streaming import carrot_pose, joint_step
@@ -48,8 +50,6 @@ FloatArray = NDArray[np.float64]
 logger = logging.getLogger(__name__)
 RECORD_FRAME_EVERY = 10
 """Ticks between camera frames sent to a recorder (the cloud and images are heavy)."""
-RELEASE_CHECK = 0.05
-"""Released keypoints seen farther than this (xy, metres) from the hand fail the release."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +113,7 @@ class ClosedLoop:
         self._bad_kind, self._events_logged = "", 0
         self._waiting_since: float | None = None
         self._lost_object: int | None = None
-        self._carried: tuple[int, ...] = ()
-        self._release_at = np.zeros((0, 3))
+        self._release = ReleaseCheck()
         self._home = robot.hand_pose()
         self.recorder, self.on_tick = recorder or Recorder(), on_tick
         self._enter_stage(robot.hand_pose())
@@ -272,19 +271,12 @@ class ClosedLoop:
         return None
 
     def _check_release(self, track: TrackResult, reason: str) -> tuple[bool, str]:
-        """After a release, the released keypoints the tracker sees must lie (in xy: they
-        may drop) within :data:`RELEASE_CHECK` of where the hand held them when the release
-        began; an object that left the hand earlier fails it."""
+        """An object that left the hand before the release fails it; otherwise
+        :class:`~rekep.loop.release_check.ReleaseCheck` decides."""
         if self._lost_object is not None:
             return False, f"object {self._lost_object} left the hand before the release"
-        seen = track.visible[list(self._carried)] if self._carried else np.zeros(0, bool)
-        if not seen.any():
-            return True, reason
-        now = track.positions[list(self._carried)][seen, :2]
-        off = float(np.median(np.linalg.norm(now - self._release_at[seen, :2], axis=1)))
-        if off > RELEASE_CHECK:
-            return False, f"released object seen {off:.3f} m from where the hand held it"
-        return True, reason
+        ok, why = self._release.verdict(track)
+        return ok, reason if ok else why
 
     def _after_verdict(
         self, verdict: Verdict, T: FloatArray, positions: FloatArray, t: float
@@ -303,9 +295,10 @@ class ClosedLoop:
                     self.config.primitive_timeout_s,
                 )
             else:
-                self._primitive = ReleasePrimitive(self.config.grasp.approach_m,
-                                                   self.config.primitive_timeout_s)
-                self._carried, self._release_at = self.held.held, self.held.predicted(T)
+                self._primitive = ReleasePrimitive(
+                    self.config.grasp.approach_m, self.config.primitive_timeout_s, self._goal,
+                    on_open=lambda T_open: self._release.begin(
+                        self.held.held, self.held.predicted(T_open), self._track))
             return None
         return self._solve(T, positions, t)
 

@@ -9,7 +9,9 @@ Each update, for every visible point:
 3. a pixel within ``border_px`` of the image edge -> lost (left the image);
 4. read the depth under it (:func:`~rekep.tracking.backprojection.depth_at_pixels`); too
    little valid depth (holes, NaN) -> lost;
-5. back-project; a jump of over ``max_jump_m`` -> lost (LK slid onto another surface).
+5. back-project; a jump of over ``max_jump_m`` -> lost (LK slid onto another surface);
+   so is a point moving unlike the other points of its object tracked in the same update
+   (``slide_tolerance_m``, :mod:`.slide`: it locked onto something passing over it).
 
 Lost points keep their last world position and report ``visible=False``; those behind a
 nearer surface in the depth image are also reported ``occluded`` (:mod:`.occlusion`).
@@ -70,6 +72,7 @@ from rekep.tracking.redetect import (
     find_object,
     group_templates,
 )
+from rekep.tracking.slide import slid
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +262,10 @@ class FlowTracker:
             max_level=cfg.max_level, fb_threshold_px=cfg.fb_threshold_px,
         )
         world, ok = self._measure(obs, p1, ok, self._pos[idx])
+        if cfg.slide_tolerance_m is not None:  # one object's points move together
+            moved = np.flatnonzero(ok)
+            ok[moved[slid(self._pos[idx[moved]], world[moved], self._groups[idx[moved]],
+                          cfg.slide_tolerance_m)]] = False  # fmt: skip
         self._vis[idx] = ok
         good = idx[ok]
         self._pix[good] = p1[ok]

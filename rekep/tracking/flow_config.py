@@ -20,6 +20,9 @@ class FlowConfig:
         min_valid_depth_fraction: fewer valid depth pixels in the window -> lost.
         depth_tolerance_m: bilinear depth only when the 4 neighbours agree this well.
         max_jump_m: a tracked point moving more than this in one update is lost; None: off.
+        slide_tolerance_m: a tracked point whose motion in one update differs by more than
+            this from the median motion of its object's other points tracked with it is
+            lost (it slid onto a passing object: :mod:`rekep.tracking.slide`); None: off.
         occlusion_tolerance_m: at start and on reappearance, the depth under a point must
             match its camera depth this well, else it is hidden.
         redetect: try to recover lost points (see module docs).
@@ -38,6 +41,7 @@ class FlowConfig:
     min_valid_depth_fraction: float = 0.5
     depth_tolerance_m: float = 0.01
     max_jump_m: float | None = 0.10
+    slide_tolerance_m: float | None = 0.03
     occlusion_tolerance_m: float = 0.02
     redetect: bool = True
     neighbour_radius_m: float = 0.05
@@ -63,8 +67,10 @@ class FlowConfig:
             raise TrackingError("border_px and depth_radius must be >= 0")
         if not 0 < self.min_valid_depth_fraction <= 1:
             raise TrackingError("min_valid_depth_fraction must be in (0, 1]")
-        if self.max_jump_m is not None and not self.max_jump_m > 0:
-            raise TrackingError(f"max_jump_m must be > 0 or None, got {self.max_jump_m}")
+        for name in ("max_jump_m", "slide_tolerance_m"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise TrackingError(f"{name} must be > 0 or None, got {value}")
         if self.patch_radius < 2 or self.search_radius < 1:
             raise TrackingError("patch_radius must be >= 2 px and search_radius >= 1 px")
         if not -1 <= self.min_match_score <= 1:

@@ -103,6 +103,21 @@ def test_lost_held_keypoints_are_filled_from_the_hand(keypoints: Keypoints) -> N
     np.testing.assert_allclose(fused[2], keypoints.positions[2])
 
 
+def test_held_keypoints_ride_with_the_hand_even_where_their_tracks_slid(
+    keypoints: Keypoints,
+) -> None:
+    model = HeldObjectModel(keypoints)
+    model.grasp(0, T_GRASP, keypoints.positions)
+    T = moved(T_GRASP, 0.1)
+    tracked = keypoints.positions.copy()
+    tracked[:2] += [0.0, 0.0, 0.1]
+    tracked[0] += [0.02, 0.0, 0.0]  # this track slid 2 cm onto a finger and rides along
+    assert model.update(T, tracked, VISIBLE, 0.04)  # still a hold: the tracks verify it
+    fused = model.fused_positions(T, tracked, VISIBLE)
+    np.testing.assert_allclose(fused[:2], keypoints.positions[:2] + [0, 0, 0.1])
+    np.testing.assert_allclose(fused[2], keypoints.positions[2])  # not held: as tracked
+
+
 def test_bad_inputs(keypoints: Keypoints) -> None:
     with pytest.raises(ConfigurationError):
         HeldObjectModel(keypoints).grasp(7, T_GRASP, keypoints.positions)
