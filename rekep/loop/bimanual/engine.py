@@ -280,8 +280,12 @@ class BimanualClosedLoop:
     def _approach(self, T: FloatArray, goals: FloatArray, q: FloatArray, positions: FloatArray,
                   grasps: tuple[int, int]) -> None:  # fmt: skip
         """Grasp stage: closing axes (within each wrist's reach at the solved joints ``q``)
-        and centred grasp poses on the grasping hands' goals, pre-grasp vias, stream."""
+        and centred grasp poses on the grasping hands' goals, pre-grasp vias, stream. An
+        object the other hand holds is taken where the solved poses put it (measured on
+        handover_block: while the holding hand turned the block, its current points put the
+        grasp 3-6 cm off the solved keypoint)."""
         targets: list[FloatArray | None] = [goals[0], goals[1]]
+        solved = goals.copy()  # a held object's points where the holding hand will be
         for arm, kp in enumerate(grasps):
             if kp < 0:
                 continue
@@ -289,7 +293,7 @@ class BimanualClosedLoop:
             moved = self._axis_at[arm] is None or float(np.max(np.linalg.norm(
                 positions[mask] - self._axis_at[arm], axis=1))) > AXIS_REFRESH_M  # type: ignore[operator]
             axis = self._axes[arm]
-            points = self.clouds.points(kp, T, positions)
+            points = self.clouds.points(kp, solved, positions)
             if moved or axis is None:
                 preferred = T[arm][:3, 0] if axis is None else axis
                 wrist = wrist_of(robot_pair()[arm], q[arm])
