@@ -45,7 +45,8 @@ class GraspConfig:
     on; the cross-section is the object's points within ``centre_slab_m`` of the grasp point
     across the closing axis and at most ``depth_m + centre_below_m`` below it; it is centred
     only when narrower than ``max_object_width_m`` (the open fingers' span less a margin) and
-    its middle lies within ``max_centring_m`` of the grasp point. ``wrist_margin_rad``: a
+    its middle lies between ``min_centring_m`` (below: the cloud's noise, the grasp is
+    already centred) and ``max_centring_m`` from the grasp point. ``wrist_margin_rad``: a
     closing direction needs the last joint this far inside its limits.
     """
 
@@ -58,6 +59,7 @@ class GraspConfig:
     centre_slab_m: float = 0.01
     centre_below_m: float = 0.01
     max_object_width_m: float = 0.07
+    min_centring_m: float = 0.005
     max_centring_m: float = 0.03
     wrist_margin_rad: float = 0.3
 
@@ -183,8 +185,8 @@ def centring_shift(T_grasp: ArrayLike, points: ArrayLike,
     """(3,) world shift along the closing axis (TCP x) of ``T_grasp`` that puts the TCP
     midway across the object's observed cross-section at the grasp point (see
     :class:`GraspConfig` for which points count); zero when centring is off, too few points
-    are there, the cross-section is too wide for the open fingers, or its middle is farther
-    than ``max_centring_m``."""
+    are there, the cross-section is too wide for the open fingers, or its middle is nearer
+    than ``min_centring_m`` or farther than ``max_centring_m``."""
     cfg = config or GraspConfig()
     T = np.asarray(T_grasp, dtype=np.float64)
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
@@ -200,7 +202,8 @@ def centring_shift(T_grasp: ArrayLike, points: ArrayLike,
     u = rel[near] @ x
     lo, hi = np.percentile(u, [1.0, 99.0])
     middle = 0.5 * float(lo + hi)
-    if hi - lo > cfg.max_object_width_m or abs(middle) > cfg.max_centring_m:
+    fits = hi - lo <= cfg.max_object_width_m
+    if not fits or not cfg.min_centring_m <= abs(middle) <= cfg.max_centring_m:
         return none
     return middle * x
 

@@ -57,6 +57,7 @@ def test_no_centring_when_too_wide_far_or_off() -> None:
     off = GraspConfig(centre=False)
     assert not centring_shift(top_down([0.52, 0.2, 0.05]), pts, off).any()
     assert not centring_shift(top_down([0.52, 0.2, 0.05]), np.zeros((0, 3))).any()
+    assert not centring_shift(top_down([0.503, 0.2, 0.05]), pts).any()  # 3 mm: centred
 
 
 def test_points_below_the_fingers_do_not_count() -> None:
