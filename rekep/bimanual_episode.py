@@ -303,7 +303,7 @@ class _Runner:
         return measured
 
     def grasp(self, stage: Stage, solution: Any, head: str) -> str:
-        from rekep.robot import closing_axis_from_points, with_closing_axis
+        from rekep.grasp_geometry import closing_axis_from_points, descent_target, grasp_pose
         from rekep.sim.bimanual_world import actuate_grippers, move_tcps
 
         cfg = self.config.grasp
@@ -317,13 +317,9 @@ class _Runner:
                 targets[arm] = np.array(solution.poses[arm])
                 continue
             pts = self.object_points[int(self.keypoints.object_ids[kp])]
-            T = with_closing_axis(
-                solution.poses[arm], closing_axis_from_points(pts, solution.poses[arm][:3, 0])
-            )
-            target = T.copy()
-            target[:3, 3] += cfg.depth_m * T[:3, 2]
-            if len(pts):
-                target[2, 3] = max(target[2, 3], float(np.min(pts[:, 2])) + cfg.clearance_m)
+            axis = closing_axis_from_points(pts, solution.poses[arm][:3, 0])
+            T, _ = grasp_pose(solution.poses[arm], pts, axis, cfg)
+            target = descent_target(T, pts, cfg)
             pre = target.copy()
             pre[:3, 3] -= cfg.approach_m * target[:3, 2]
             pres[arm], targets[arm] = pre, target

@@ -14,7 +14,16 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rekep.poses import make_pose
+from rekep.grasp_geometry import (
+    GraspConfig,
+    closing_axis_from_points,
+    descent_target,
+    grasp_pose,
+    with_closing_axis,
+)
+
+__all__ = ["GraspConfig", "GraspResult", "Robot", "closing_axis_from_points", "grasp", "release",
+           "with_closing_axis"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,72 +40,6 @@ class Robot(Protocol):
     def close_gripper(self) -> float: ...
 
     def gripper_width(self) -> float: ...
-
-
-@dataclass(frozen=True)
-class GraspConfig:
-    """Grasp primitive settings (metres).
-
-    ``depth_m``: how far past the sub-goal point the TCP goes along the approach axis (a
-    surface keypoint is the top of the object; the fingers must close below it);
-    ``clearance_m``: the TCP stays this far above the lowest observed point of the object;
-    ``approach_m``: pre-grasp and retreat distance; ``min_width_m``: a closed gripper
-    narrower than this holds nothing.
-    """
-
-    depth_m: float = 0.02
-    clearance_m: float = 0.015
-    approach_m: float = 0.10
-    min_width_m: float = 0.005
-    descend_speed_m_s: float = 0.15
-
-
-def closing_axis_from_points(points: ArrayLike, preferred: ArrayLike) -> NDArray[np.float64]:
-    """Unit closing direction (3,) in the world xy plane for a top-down grasp of an object.
-
-    ``points`` (N, 3) are the object's observed surface points. The minimum-area bounding
-    rectangle of their xy projection gives the object's faces; the fingers close across the
-    narrower side. Of the two opposite directions, the one nearer ``preferred`` is returned
-    (a parallel gripper is symmetric, and staying near the current yaw keeps the wrist
-    joint away from its limits).
-    """
-    xy = np.asarray(points, dtype=np.float64).reshape(-1, 3)[:, :2]
-    xy = xy[np.all(np.isfinite(xy), axis=1)]
-    pref = np.asarray(preferred, dtype=np.float64)[:2]
-    if len(xy) < 3:
-        direction = pref
-    else:
-        centred = xy - xy.mean(axis=0)
-        angles = np.deg2rad(np.arange(0.0, 90.0, 1.0))
-        best = (np.inf, 0.0, 0.0, 0.0)
-        for a in angles:
-            c, s = np.cos(a), np.sin(a)
-            u = centred @ np.array([c, s])
-            v = centred @ np.array([-s, c])
-            eu, ev = np.ptp(u), np.ptp(v)
-            if eu * ev < best[0]:
-                best = (eu * ev, a, eu, ev)
-        _, a, eu, ev = best
-        axis_u = np.array([np.cos(a), np.sin(a)])
-        axis_v = np.array([-np.sin(a), np.cos(a)])
-        candidates = [axis_u, axis_v] if abs(eu - ev) < 0.005 else [axis_u if eu < ev else axis_v]
-        options = [d for c in candidates for d in (c, -c)]
-        direction = max(options, key=lambda d: float(d @ pref))
-    out = np.array([direction[0], direction[1], 0.0])
-    return out / max(np.linalg.norm(out), 1e-12)
-
-
-def with_closing_axis(T_world_tcp: ArrayLike, closing_axis: ArrayLike) -> NDArray[np.float64]:
-    """Rotate a TCP pose about its approach axis so its x axis follows ``closing_axis``."""
-    T = np.asarray(T_world_tcp, dtype=np.float64)
-    z = T[:3, 2]
-    d = np.asarray(closing_axis, dtype=np.float64)
-    x = d - (d @ z) * z
-    if np.linalg.norm(x) < 1e-6:  # closing axis along the approach: keep the pose
-        return T.copy()
-    x /= np.linalg.norm(x)
-    y = np.cross(z, x)
-    return make_pose(np.column_stack([x, y, z]), T[:3, 3])
 
 
 @dataclass(frozen=True)
@@ -123,13 +66,10 @@ def grasp(
     """
     cfg = config or GraspConfig()
     pts = np.asarray(object_points, dtype=np.float64).reshape(-1, 3)
-    T = with_closing_axis(T_subgoal, closing_axis_from_points(pts, robot.hand_pose()[:3, 0]))
+    axis = closing_axis_from_points(pts, robot.hand_pose()[:3, 0])
+    T, _ = grasp_pose(T_subgoal, pts, axis, cfg)
+    target = descent_target(T, pts, cfg)
     approach = T[:3, 2]
-    target = T.copy()
-    target[:3, 3] = T[:3, 3] + cfg.depth_m * approach
-    if len(pts):  # never drive the fingertips into what lies under the object
-        floor = float(np.nanmin(pts[:, 2])) + cfg.clearance_m
-        target[2, 3] = max(target[2, 3], floor)
     pre = target.copy()
     pre[:3, 3] = target[:3, 3] - cfg.approach_m * approach
     robot.open_gripper()

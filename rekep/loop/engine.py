@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from rekep.grasp_geometry import closing_axis_from_points, grasp_pose, wrist_of
 from rekep.keypoint_set import Keypoints
 from rekep.loop.config import LoopConfig
 from rekep.loop.held_model import HeldObjectModel
@@ -43,7 +44,6 @@ from rekep.observation import RGBD
 from rekep.planner import plan_stage
 from rekep.program import ConstraintProgram, Stage
 from rekep.record.recorder import Recorder
-from rekep.robot import closing_axis_from_points, with_closing_axis
 from rekep.tracking.base import PointTracker, TrackResult
 
 FloatArray = NDArray[np.float64]
@@ -186,7 +186,7 @@ class ClosedLoop:
         else:
             visible = track.visible | track.occluded_mask | self.held.held_mask()  # not lost
             verdict = self.machine.update(
-                StageObservation(t, T[:3, 3], positions, self.held.held, visible)
+                StageObservation(t, T[:3, 3] - self._shift, positions, self.held.held, visible)
             )
             target = self._after_verdict(verdict, T, positions, t)
         if target is not None:
@@ -245,6 +245,7 @@ class ClosedLoop:
         self._goal_q: FloatArray | None = None  # the sub-goal's joints (joint-space solves)
         self._stuck_since: float | None = None  # robot time the IK began failing
         self._axis: FloatArray | None = None
+        self._shift = np.zeros(3)  # grasp centring: the hand's offset from the solved pose
         self._vias_passed = 0
         self._entry_T = T.copy()
         self._entry_holding = self.held.holding
@@ -336,15 +337,15 @@ class ClosedLoop:
         self.recorder.log_subgoal(stage.number, goal)
         if len(plan.path.trajectory) and is_recording(self.recorder):
             self.recorder.log_path(np.asarray(plan.path.trajectory)[:, :3, 3])
-        if stage.is_grasp_stage:
-            if self._axis is None:
-                index = int(stage.grasp_keypoint)  # type: ignore[arg-type]
-                self._axis = closing_axis_from_points(
-                    self._object_points(index, positions), T[:3, 0]
-                )
-            goal = with_closing_axis(goal, self._axis)
-        self._goal = goal
         joints = plan.subgoal.joint_positions  # the closing axis turns a grasp's wrist
+        if stage.is_grasp_stage:
+            points = self._object_points(int(stage.grasp_keypoint), positions)  # type: ignore[arg-type]
+            if self._axis is None:
+                wrist = wrist_of(self.planner.robot, joints)
+                self._axis = closing_axis_from_points(points, T[:3, 0], wrist,
+                                                      self.config.grasp.wrist_margin_rad)
+            goal, self._shift = grasp_pose(goal, points, self._axis, self.config.grasp)
+        self._goal = goal
         self._goal_q = None if joints is None or stage.is_grasp_stage else np.ravel(joints)
         return self._next_waypoint(T, goal, stage)
 

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from rekep.grasp_geometry import GraspConfig, descent_target
 from rekep.loop.held_model import HeldObjectModel
 from rekep.loop.robot_interface import LoopRobot
 from rekep.poses import rotation_angle
-from rekep.robot import GraspConfig
 
 FloatArray = NDArray[np.float64]
 OPEN_ENOUGH_M = 0.07
@@ -49,7 +49,8 @@ class GraspPrimitive:
 
     Args:
         keypoint: the grasped keypoint index.
-        T_subgoal: (4, 4) solved grasp pose (closing axis already chosen).
+        T_subgoal: (4, 4) grasp pose (closing axis chosen, centred:
+            :func:`rekep.grasp_geometry.grasp_pose`).
         object_points: (N, 3) observed points of the object, metres (may be empty).
         config: grasp geometry and the minimum held width.
         phase_timeout_s: robot seconds allowed for each phase.
@@ -66,13 +67,7 @@ class GraspPrimitive:
         self.keypoint = keypoint
         self.config = config
         self.timeout = phase_timeout_s
-        approach = T_subgoal[:3, 2]
-        self.target = T_subgoal.copy()
-        self.target[:3, 3] = T_subgoal[:3, 3] + config.depth_m * approach
-        pts = np.asarray(object_points, dtype=np.float64).reshape(-1, 3)
-        if len(pts):
-            floor = float(np.nanmin(pts[:, 2])) + config.clearance_m
-            self.target[2, 3] = max(self.target[2, 3], floor)
+        self.target = descent_target(T_subgoal, object_points, config)
         self.phase = "descend"
         self._since: float | None = None
         self._last_width = np.inf

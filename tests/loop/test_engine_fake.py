@@ -166,3 +166,37 @@ def test_a_hand_no_ik_can_move_ends_infeasible_instead_of_waiting_for_the_timeou
     # it stopped after infeasible_timeout_s of a stuck hand, long before the stage timeout
     assert run.robot_time_s < config.infeasible_timeout_s + 3.0
     assert all(np.linalg.norm(c[:3] - [0.4, 0.0, 0.4]) <= 0.05 + 1e-9 for c in robot.commands)
+
+
+class ClosingRecorder(FakeRobot):
+    """Records the TCP pose each time the gripper starts closing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed_at: list[np.ndarray] = []
+
+    def command_gripper(self, close: bool) -> None:
+        if close:
+            self.closed_at.append(self.hand_pose())
+        super().command_gripper(close)
+
+
+def test_a_grasp_on_an_edge_keypoint_closes_centred_and_the_stage_still_advances(
+    keypoints: Keypoints, pick_place: ConstraintProgram, make_config: Any, scene: Any,
+) -> None:
+    """Keypoint 0 sits on the edge of a 4.5 cm wide bar (its middle 2.2 cm away in x): the
+    fingers close on the bar's middle, and the grasp stage's sub-goal (hand at keypoint 0,
+    tolerance 2 cm) is measured where the solved pose put the hand, so the stage acts."""
+    points, ids, T0 = scene
+    robot = ClosingRecorder(points, ids, T0, max_speed_m_s=0.5, max_speed_rad_s=2.0,
+                            grasp_radius_m=0.05)  # fmt: skip
+    rng = np.random.default_rng(0)
+    n = 2000
+    middle = points[0] + np.array([-0.022, 0.0, 0.0])
+    bar = np.c_[rng.uniform(-0.0225, 0.0225, n), rng.uniform(-0.1, 0.1, n),
+                rng.uniform(-0.05, 0.0, n)] + middle  # fmt: skip
+    run = ClosedLoop(robot, ScriptedTracker(robot.keypoint_positions), pick_place, keypoints,
+                     make_config(), object_clouds={1: bar}).run()  # fmt: skip
+    assert run.outcome == "success", run.reason
+    assert robot.closed_at, "the gripper never closed"
+    np.testing.assert_allclose(robot.closed_at[0][:2, 3], middle[:2], atol=0.005)

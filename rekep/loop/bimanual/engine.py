@@ -29,13 +29,14 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import NDArray
 
+from rekep.grasp_geometry import closing_axis_from_points, grasp_pose, wrist_of
 from rekep.keypoint_set import Keypoints
 from rekep.loop.bimanual.arms import ArmPair
 from rekep.loop.bimanual.clouds import ObjectClouds
 from rekep.loop.bimanual.config import BimanualLoopConfig
 from rekep.loop.bimanual.covered import CoveredKeypoints
 from rekep.loop.bimanual.hands import HandHolds
-from rekep.loop.bimanual.planning import JointPathFollower, StagePlanner
+from rekep.loop.bimanual.planning import JointPathFollower, StagePlanner, robot_pair
 from rekep.loop.bimanual.primitives import BimanualActPrimitive, BiStep, Targets, backed_off
 from rekep.loop.bimanual.stage_machine import BimanualStageMachine, arm_pair
 from rekep.loop.engine import LoopRun
@@ -44,7 +45,6 @@ from rekep.loop.tick_stats import TickStats
 from rekep.observation import RGBD
 from rekep.poses import interpolate_poses, rotation_angle
 from rekep.program import ConstraintProgram
-from rekep.robot import closing_axis_from_points, with_closing_axis
 from rekep.tracking.base import PointTracker, TrackResult
 
 FloatArray = NDArray[np.float64]
@@ -143,7 +143,8 @@ class BimanualClosedLoop:
             self._stream_poses(step.targets, T)
         else:
             visible = track.visible | self.holds.masks().any(axis=0)
-            verdict = self.machine.update(t, T[:, :3, 3], positions, self.holds.held, visible,
+            ee = T[:, :3, 3] - self._shifts  # where the solved grasp poses put the hands
+            verdict = self.machine.update(t, ee, positions, self.holds.held, visible,
                                           ready=self._motion_done(t))
             self._after_verdict(verdict, T, positions, t)
         self.stats.add("total", time.perf_counter() - start)
@@ -167,6 +168,7 @@ class BimanualClosedLoop:
         self._axes: list[FloatArray | None] = [None, None]
         self._axis_at: list[FloatArray | None] = [None, None]
         self._via_passed = [False, False]
+        self._shifts = np.zeros((2, 3))  # grasp centring of each hand
         for arm, kp in enumerate(arm_pair(self.machine.current().grasp_keypoint)):
             if kp >= 0:
                 if self.holds.holding(arm):
@@ -235,7 +237,8 @@ class BimanualClosedLoop:
             return
         if stage.is_grasp_stage:
             self._bad_since = None
-            self._approach(T, np.array(solution.poses), positions, arm_pair(stage.grasp_keypoint))
+            self._approach(T, np.array(solution.poses), np.asarray(solution.q), positions,
+                           arm_pair(stage.grasp_keypoint))
             return
         if self._needs_path(solution.poses, t):
             try:
@@ -274,10 +277,15 @@ class BimanualClosedLoop:
         if t - self._bad_since >= self.config.infeasible_timeout_s:
             self.machine.fail(kind, reason, t)
 
-    def _approach(self, T: FloatArray, goals: FloatArray, positions: FloatArray,
+    def _approach(self, T: FloatArray, goals: FloatArray, q: FloatArray, positions: FloatArray,
                   grasps: tuple[int, int]) -> None:  # fmt: skip
-        """Grasp stage: closing axes on the grasping hands' goals, pre-grasp vias, stream."""
+        """Grasp stage: closing axes (within each wrist's reach at the solved joints ``q``)
+        and centred grasp poses on the grasping hands' goals, pre-grasp vias, stream. An
+        object the other hand holds is taken where the solved poses put it (measured on
+        handover_block: while the holding hand turned the block, its current points put the
+        grasp 3-6 cm off the solved keypoint)."""
         targets: list[FloatArray | None] = [goals[0], goals[1]]
+        solved = goals.copy()  # a held object's points where the holding hand will be
         for arm, kp in enumerate(grasps):
             if kp < 0:
                 continue
@@ -285,11 +293,14 @@ class BimanualClosedLoop:
             moved = self._axis_at[arm] is None or float(np.max(np.linalg.norm(
                 positions[mask] - self._axis_at[arm], axis=1))) > AXIS_REFRESH_M  # type: ignore[operator]
             axis = self._axes[arm]
+            points = self.clouds.points(kp, solved, positions)
             if moved or axis is None:
                 preferred = T[arm][:3, 0] if axis is None else axis
-                axis = closing_axis_from_points(self.clouds.points(kp, T, positions), preferred)
+                wrist = wrist_of(robot_pair()[arm], q[arm])
+                axis = closing_axis_from_points(points, preferred, wrist,
+                                                self.config.grasp.wrist_margin_rad)
                 self._axes[arm], self._axis_at[arm] = axis, positions[mask].copy()
-            goals[arm] = with_closing_axis(goals[arm], axis)
+            goals[arm], self._shifts[arm] = grasp_pose(goals[arm], points, axis, self.config.grasp)
             pre = backed_off(goals[arm], self.config.grasp.approach_m)
             if not self._via_passed[arm]:
                 if np.linalg.norm(T[arm][:3, 3] - pre[:3, 3]) > self.config.waypoint_tol_m:

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from rekep.grasp_geometry import GraspConfig, descent_target
 from rekep.loop.bimanual.arms import ArmPair
 from rekep.loop.bimanual.hands import HandHolds
 from rekep.loop.primitives import OPEN_ENOUGH_M
 from rekep.poses import rotation_angle
-from rekep.robot import GraspConfig
 
 FloatArray = NDArray[np.float64]
 ARMS = ("left", "right")
@@ -63,7 +63,8 @@ class BimanualActPrimitive:
 
     Args:
         grasps / releases: ``[left, right]`` keypoint indices (-1: that hand does not).
-        goals: (2, 4, 4) solved grasp poses (closing axes chosen) [left, right].
+        goals: (2, 4, 4) grasp poses (closing axes chosen, centred:
+            :func:`rekep.grasp_geometry.grasp_pose`) [left, right].
         object_points: per arm the (N, 3) observed points of the object it grasps (may be
             empty).
         free_before: per arm whether the object it grasps was held by no hand before.
@@ -85,11 +86,7 @@ class BimanualActPrimitive:
         for arm in range(2):
             if grasps[arm] < 0:
                 continue
-            target = np.array(goals[arm], dtype=np.float64)
-            target[:3, 3] += config.depth_m * target[:3, 2]
-            pts = np.asarray(object_points[arm], dtype=np.float64).reshape(-1, 3)
-            if len(pts):
-                target[2, 3] = max(target[2, 3], float(np.nanmin(pts[:, 2])) + config.clearance_m)
+            target = descent_target(goals[arm], object_points[arm], config)
             self.targets[arm] = target
         self.phase = "descend" if any(g >= 0 for g in grasps) else "open"
         self._since: float | None = None
