@@ -136,8 +136,7 @@ def run_bimanual_episode(
             runner.run(program, reports)
         except _Failure as exc:
             failure = str(exc)
-        world.step(120)  # let a placed object come to rest before judging
-        outcome = task.success()
+        outcome = task.judge_at_rest()
     if failure is None and not outcome.success:
         failure = f"task check failed: {outcome.details}"
     return EpisodeResult(

@@ -214,7 +214,7 @@ def run_episode(
         finally:
             if video is not None:
                 video.close()
-        outcome = task.success()
+        outcome = task.judge_at_rest()
         rec.set_time(world.sim_time)
         rec.log_stage(len(reports), "success" if outcome.success and failure is None
                       else f"failure: {failure or 'task check failed'}")  # fmt: skip

@@ -222,7 +222,7 @@ def run_closed_loop_episode(
         finally:
             if video is not None:
                 video.close()
-        outcome = task.success()
+        outcome = task.judge_at_rest()
     failure: str | None = None
     if not run.success:
         failure = f"{run.outcome}: {run.reason}"

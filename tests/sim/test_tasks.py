@@ -120,6 +120,23 @@ def test_success_check_follows_physical_state(panda: Panda, block_task: BlockInT
     assert not outside.success and not outside.details["inside_footprint"]
 
 
+def test_a_falling_object_is_judged_where_it_comes_to_rest(
+    panda: Panda, block_task: BlockInTray
+) -> None:
+    w = block_task.world
+    panda.reset_joints(HOME_Q, width=0.08)
+    block_task.reset(3)
+    T_tray = w.body_pose(block_task.tray)
+    dropped = np.array([0.0, 0.0, TRAY_FLOOR + BLOCK_HALF[2] + 0.03, 1.0])  # 3 cm up
+    w.set_body_pose(block_task.block, make_pose(T_tray[:3, :3], (T_tray @ dropped)[:3]))
+    in_the_air = block_task.success()
+    assert not in_the_air.success and not in_the_air.details["resting_on_floor"]
+    steps = w.steps_taken
+    at_rest = block_task.judge_at_rest()
+    assert w.steps_taken - steps == 120  # 0.5 s of physics at 240 Hz
+    assert at_rest.success, at_rest.details
+
+
 def test_task_outcome_is_frozen() -> None:
     outcome = TaskOutcome(success=True, details={"a": 1.0})
     with pytest.raises(AttributeError):

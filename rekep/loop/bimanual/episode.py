@@ -98,8 +98,7 @@ def run_bimanual_closed_loop_episode(config: BimanualClosedLoopConfig) -> Bimanu
         loop = BimanualClosedLoop(SimArmPair(pandas, camera), tracker, program, keypoints,
                                   config.loop, clouds, on_tick=on_tick, rng_seed=config.seed)
         run = loop.run()
-        world.step(120)  # let a placed object come to rest before judging
-        outcome = task.success()
+        outcome = task.judge_at_rest()
     failure: str | None = None
     if not run.success:
         failure = f"{run.outcome}: {run.reason}"
