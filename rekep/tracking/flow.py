@@ -72,7 +72,7 @@ from rekep.tracking.redetect import (
     find_object,
     group_templates,
 )
-from rekep.tracking.slide import slid
+from rekep.tracking.slide import moved_unlike_object
 
 logger = logging.getLogger(__name__)
 
@@ -263,9 +263,9 @@ class FlowTracker:
         )
         world, ok = self._measure(obs, p1, ok, self._pos[idx])
         if cfg.slide_tolerance_m is not None:  # one object's points move together
-            moved = np.flatnonzero(ok)
-            ok[moved[slid(self._pos[idx[moved]], world[moved], self._groups[idx[moved]],
-                          cfg.slide_tolerance_m)]] = False  # fmt: skip
+            m = np.flatnonzero(ok)
+            ok[m[moved_unlike_object(self._pos[idx[m]], world[m], self._groups[idx[m]],
+                                     cfg.slide_tolerance_m)]] = False  # fmt: skip
         self._vis[idx] = ok
         good = idx[ok]
         self._pix[good] = p1[ok]

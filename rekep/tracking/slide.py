@@ -21,7 +21,7 @@ MIN_POINTS = 3
 """An object needs this many points tracked in the update for a median to outvote one."""
 
 
-def slid(before: FloatArray, after: FloatArray, groups: NDArray[np.int64],
+def moved_unlike_object(before: FloatArray, after: FloatArray, groups: NDArray[np.int64],
          tolerance_m: float) -> NDArray[np.bool_]:  # fmt: skip
     """(N,) True for points whose motion from ``before`` to ``after`` ((N, 3) metres, the
     points tracked in one update) differs from their object's median motion by more than

@@ -8,7 +8,7 @@ from tracking_frames import DEPTH, K, frame, texture, world_at
 
 from rekep.observation import RGBD
 from rekep.tracking import FlowTracker
-from rekep.tracking.slide import slid
+from rekep.tracking.slide import moved_unlike_object
 
 pytest.importorskip("cv2")
 
@@ -23,12 +23,12 @@ def test_only_the_point_moving_unlike_its_object_is_flagged() -> None:
     after = np.tile([0.01, 0.0, 0.0], (6, 1))  # the whole object moved 1 cm
     after[1] += [0.0, 0.05, 0.0]  # point 1 moved 5 cm more than the others
     groups = np.array([0, 0, 0, 0, 1, -1])
-    flagged = slid(before, after, groups, 0.03)
+    flagged = moved_unlike_object(before, after, groups, 0.03)
     assert flagged.tolist() == [False, True, False, False, False, False]
     after[4] += [0.0, 0.2, 0.0]  # an object with one tracked point, and an ungrouped one:
     after[5] += [0.0, 0.2, 0.0]  # no median to compare with
-    assert not slid(before, after, groups, 0.03)[4:].any()
-    rigid = slid(before, np.tile([0.05, 0.0, 0.0], (6, 1)), groups, 0.03)
+    assert not moved_unlike_object(before, after, groups, 0.03)[4:].any()
+    rigid = moved_unlike_object(before, np.tile([0.05, 0.0, 0.0], (6, 1)), groups, 0.03)
     assert not rigid.any()  # a whole object moving fast is not a slide
 
 
