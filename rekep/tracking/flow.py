@@ -45,8 +45,9 @@ are searched only when asked.
 Objects at rest (``rest_check``; needs ``point_groups``; :mod:`rekep.tracking.resting`): while
 most tracked points of an object no hand has held sit where the object was last placed, its
 tracked points whose pixel lost their first colour, or whose place is behind a nearer
-surface, slid onto something passing in front (lost, put back), its lost points still at their place are reported ``occluded`` (known, not
-lost), and those whose place shows their surface (depth and colour) again are tracked.
+surface, slid onto something passing in front (lost, put back), its lost points still at
+their place are reported ``occluded`` (known, not lost), and those whose place shows their
+surface (depth and colour) again are tracked.
 """
 
 from __future__ import annotations
