@@ -9,9 +9,8 @@ Each update, for every visible point:
 3. a pixel within ``border_px`` of the image edge -> lost (left the image);
 4. read the depth under it (:func:`~rekep.tracking.backprojection.depth_at_pixels`); too
    little valid depth (holes, NaN) -> lost;
-5. back-project; a jump of over ``max_jump_m`` -> lost (LK slid onto another surface);
-   so is a point moving unlike the other points of its object tracked in the same update
-   (``slide_tolerance_m``, :mod:`.slide`: it locked onto something passing over it).
+5. back-project; a jump of over ``max_jump_m``, or a motion unlike its object's other points
+   (``slide_tolerance_m``, :mod:`.slide`) -> lost (LK slid onto another surface).
 
 Lost points keep their last world position and report ``visible=False``; those behind a
 nearer surface in the depth image are also reported ``occluded`` (:mod:`.occlusion`).
@@ -43,6 +42,11 @@ their mean motion (:func:`~rekep.tracking.redetect.doubtful`), at most every
 moves the group's points rigidly from their start positions and those landing on their own
 surface become visible again. Objects the loop says a hand holds (:meth:`FlowTracker.hold`)
 are searched only when asked.
+
+Objects at rest (``rest_check``, :mod:`rekep.tracking.resting`): while most tracked points of
+an object no hand has held sit where it was last placed, its points that lost their colour or
+whose place is covered slid onto something passing (lost, put back), its lost points still at
+their place are reported ``occluded`` and tracked again when their surface shows.
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ from rekep.tracking.redetect import (
     find_object,
     group_templates,
 )
+from rekep.tracking.resting import colour_kept, pixel_colours, rest_state
 from rekep.tracking.slide import moved_unlike_object
 
 logger = logging.getLogger(__name__)
@@ -139,6 +144,8 @@ class FlowTracker:
         masks = group_masks if group_masks is not None else self._masks_arg
         self._ref, self._last_wide = pts.copy(), dict[int, int]()
         self._held_groups: set[int] = set()
+        self._rest, self._touched = pts.copy(), set[int]()  # where objects rest; ever held
+        self._colour = pixel_colours(observation.rgb, pix)  # each point's first colour
         self._groups, self._members, self._templates = group_templates(
             observation, groups, pts, masks or {}, self.config.wide, self.config.wide_redetect
         )
@@ -165,11 +172,12 @@ class FlowTracker:
         if self.config.redetect:
             for k in np.flatnonzero(~self._vis):
                 self._redetect(int(k), gray, observation)
+        known, resting = self._settle(gray, observation)
         self._prev_gray, self._prev_obs = gray, observation
         self._updates += 1
         if self.config.wide_redetect:
             for g, members in self._members.items():
-                if g in self._held_groups:  # the hand carries it (see hold())
+                if g in self._held_groups or g in resting:  # carried by the hand; at rest
                     continue
                 since = self._updates - self._last_wide.get(g, -10**9)
                 lost = (~self._vis[members]).mean() > 0.5
@@ -178,7 +186,7 @@ class FlowTracker:
                     self._wide(g, gray, observation)
         hidden, tol = ~self._vis, self.config.occlusion_tolerance_m  # lost and behind a surface:
         hidden[hidden] = hidden_behind_surface(observation, self._pos[hidden], margin_m=tol)
-        return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden)
+        return TrackResult(self._pos.copy(), self._vis.copy(), time_s, hidden | known)
 
     def hold(self, indices: Sequence[int]) -> None:
         """The loop says keypoints ``indices`` are in a hand (empty: nothing held). Their
@@ -187,8 +195,9 @@ class FlowTracker:
         can match a lifted, turned object flipped at its old place. :meth:`redetect` still
         searches them when asked (the loop asks when an object leaves the hand)."""
         if self._started:
-            groups = self._groups[[int(k) for k in indices]]
-            self._held_groups = {int(g) for g in groups} & set(self._members)
+            groups = {int(g) for g in self._groups[[int(k) for k in indices]] if g >= 0}
+            self._held_groups = groups & set(self._members)
+            self._touched |= groups  # moved by a hand: never assumed at rest again
 
     def redetect(self, observation: RGBD, indices: Sequence[int] | None = None, *,
                  stale: bool = False, time_s: float = 0.0) -> TrackResult:  # fmt: skip
@@ -228,6 +237,7 @@ class FlowTracker:
         pix = obs.project(pos).astype(np.float32)
         seen = self._surface_matches(obs, pix, pos)
         self._pos[members], self._vis[members] = pos, seen
+        self._rest[members] = pos  # it rests here now (if nothing holds it)
         self._pix[members] = np.where(seen[:, None], pix, np.nan)
         for i in np.flatnonzero(seen):
             self._seen_gray[members[i]], self._seen_pix[members[i]] = gray, pix[i]
@@ -237,6 +247,42 @@ class FlowTracker:
         logger.info("flow tracker: object %d re-detected (NCC %.2f, yaw %.0f deg)", g,
                     found.score, found.yaw_deg)  # fmt: skip
         return True
+
+    def _settle(self, gray: NDArray[np.uint8], obs: RGBD) -> tuple[NDArray[np.bool_], set[int]]:
+        """Apply :mod:`.resting` to every object no hand has held: returns (K,) True for
+        lost points known where they rest, and the objects at rest."""
+        known = np.zeros(len(self._pos), dtype=bool)
+        resting: set[int] = set()
+        cfg = self.config.rest
+        if not self.config.rest_check:
+            return known, resting
+        for g in sorted({int(g) for g in self._groups if g >= 0} - self._touched):
+            idx = np.flatnonzero(self._groups == g)
+            seen = idx[self._vis[idx]]
+            on_own = np.ones(len(idx), dtype=bool)  # shows its first colour; place uncovered
+            on_own[self._vis[idx]] = colour_kept(
+                pixel_colours(obs.rgb, self._pix[seen]), self._colour[seen],
+                cfg.max_colour_angle_rad,
+            ) & ~hidden_behind_surface(obs, self._rest[seen],
+                                       margin_m=self.config.occlusion_tolerance_m)  # fmt: skip
+            still, slid, at_rest = rest_state(self._rest[idx], self._pos[idx], self._vis[idx],
+                                              on_own, cfg)  # fmt: skip
+            if not still:
+                continue
+            resting.add(g)
+            if slid.any():
+                logger.debug("flow tracker: keypoints %s slid off resting object %d",
+                             idx[slid].tolist(), g)  # fmt: skip
+                self._forget(idx[slid])  # re-detect from the start frame, not the occluder
+            lost = idx[at_rest]
+            self._pos[lost] = self._rest[lost]
+            pix = obs.project(self._pos[lost]).astype(np.float32)
+            back = self._surface_matches(obs, pix, self._pos[lost]) & colour_kept(
+                pixel_colours(obs.rgb, pix), self._colour[lost], cfg.max_colour_angle_rad)
+            for k, p in zip(lost[back], pix[back], strict=True):
+                self._accept(int(k), p, self._pos[k].copy(), gray)
+            known[lost[~back]] = True
+        return known, resting
 
     def _doubtful(self, g: int, obs: RGBD) -> bool:
         seen = self._members[g][self._vis[self._members[g]]]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from rekep.tracking.base import TrackingError
 from rekep.tracking.redetect import RedetectConfig
+from rekep.tracking.resting import RestConfig
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class FlowConfig:
             window radius, pixels. min_match_score: least NCC score accepted.
         wide_redetect / wide_every / wide: whole-object re-detection, updates between two
             automatic searches of a group, its settings (module docs).
+        rest_check / rest: treat objects shown at rest as resting (:mod:`.resting`; needs
+            ``point_groups``), its thresholds.
     """
 
     win_size: int = 21
@@ -51,6 +54,8 @@ class FlowConfig:
     wide_redetect: bool = True
     wide_every: int = 10
     wide: RedetectConfig = field(default_factory=RedetectConfig)
+    rest_check: bool = True
+    rest: RestConfig = field(default_factory=RestConfig)
 
     def __post_init__(self) -> None:
         if self.win_size < 5 or self.win_size % 2 == 0:
