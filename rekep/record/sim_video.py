@@ -47,4 +47,7 @@ class SimVideo:
         self.writer.add(np.asarray(rgbd.rgb))
 
     def close(self) -> None:
+        """Finish the file and stop filming: physics stepped afterwards (the episode's
+        settle before judging) must not start a new file over the finished one."""
+        self.world.remove_step_listener(self._on_step)
         self.writer.close()

@@ -200,6 +200,11 @@ class SimWorld:
         renders every k-th step). Keep it cheap: it runs inside every motion."""
         self._step_listeners.append(listener)
 
+    def remove_step_listener(self, listener: Callable[[SimWorld], None]) -> None:
+        """Stop calling ``listener`` (no error when it is not attached)."""
+        if listener in self._step_listeners:
+            self._step_listeners.remove(listener)
+
     # ------------------------------------------------------------------ bodies
     def add_box(
         self,
