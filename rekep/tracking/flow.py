@@ -76,7 +76,7 @@ from rekep.tracking.redetect import (
     find_object,
     group_templates,
 )
-from rekep.tracking.resting import colour_kept, pixel_colours, rest_state
+from rekep.tracking.resting import colour_kept, object_rest_state, pixel_colours
 from rekep.tracking.slide import moved_unlike_object
 
 logger = logging.getLogger(__name__)
@@ -258,15 +258,9 @@ class FlowTracker:
             return known, resting
         for g in sorted({int(g) for g in self._groups if g >= 0} - self._touched):
             idx = np.flatnonzero(self._groups == g)
-            seen = idx[self._vis[idx]]
-            on_own = np.ones(len(idx), dtype=bool)  # shows its first colour; place uncovered
-            on_own[self._vis[idx]] = colour_kept(
-                pixel_colours(obs.rgb, self._pix[seen]), self._colour[seen],
-                cfg.max_colour_angle_rad,
-            ) & ~hidden_behind_surface(obs, self._rest[seen],
-                                       margin_m=self.config.occlusion_tolerance_m)  # fmt: skip
-            still, slid, at_rest = rest_state(self._rest[idx], self._pos[idx], self._vis[idx],
-                                              on_own, cfg)  # fmt: skip
+            still, slid, at_rest = object_rest_state(
+                obs, self._rest[idx], self._pos[idx], self._vis[idx], self._pix[idx],
+                self._colour[idx], cfg, self.config.occlusion_tolerance_m)  # fmt: skip
             if not still:
                 continue
             resting.add(g)

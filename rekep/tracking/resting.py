@@ -28,7 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from rekep.observation import RGBD
 from rekep.tracking.base import TrackingError
+from rekep.tracking.occlusion import hidden_behind_surface
 from rekep.tracking.redetect import colour_angle
 
 
@@ -116,3 +118,19 @@ def rest_state(
     slid = vis & ~tracked
     known = slid | (~vis & (off <= config.known_m))
     return True, slid, known
+
+
+def object_rest_state(
+    obs: RGBD, rest: NDArray[np.float64], positions: NDArray[np.float64],
+    visible: NDArray[np.bool_], pixels: NDArray[np.float32], first_colours: NDArray[np.float64],
+    config: RestConfig, occlusion_margin_m: float,
+) -> tuple[bool, NDArray[np.bool_], NDArray[np.bool_]]:
+    """:func:`rest_state` of one object's points in ``obs``: a tracked point is on its own
+    surface while its pixel (``pixels``, (M, 2)) keeps its first colour and its rest position
+    is not behind a nearer surface (``occlusion_margin_m``)."""
+    vis = np.asarray(visible, dtype=bool)
+    on_own = np.ones(len(vis), dtype=bool)
+    on_own[vis] = colour_kept(
+        pixel_colours(obs.rgb, pixels[vis]), first_colours[vis], config.max_colour_angle_rad
+    ) & ~hidden_behind_surface(obs, rest[vis], margin_m=occlusion_margin_m)
+    return rest_state(rest, positions, vis, on_own, config)
