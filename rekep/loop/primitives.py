@@ -100,8 +100,7 @@ class GraspPrimitive:
             if width < self.config.min_width_m:
                 robot.command_gripper(close=False)
                 return Step("failed", None, f"gripper closed to {width * 1000:.1f} mm: missed")
-            if self._start_positions is None:
-                self._start_positions = positions
+            assert self._start_positions is not None  # set on the first step
             held.grasp(self.keypoint, T, self._start_positions)
             self._lift = T.copy()
             self._lift[:3, 3] = T[:3, 3] - self.config.approach_m * T[:3, 2]

@@ -21,8 +21,9 @@ MIN_POINTS = 3
 """An object needs this many points tracked in the update for a median to outvote one."""
 
 
-def moved_unlike_object(before: FloatArray, after: FloatArray, groups: NDArray[np.int64],
-         tolerance_m: float) -> NDArray[np.bool_]:  # fmt: skip
+def moved_unlike_object(
+    before: FloatArray, after: FloatArray, groups: NDArray[np.int64], tolerance_m: float
+) -> NDArray[np.bool_]:
     """(N,) True for points whose motion from ``before`` to ``after`` ((N, 3) metres, the
     points tracked in one update) differs from their object's median motion by more than
     ``tolerance_m``; points without an object (``groups`` < 0) or in an object with fewer
